@@ -1,0 +1,52 @@
+"""`dlp-agent` command line: one subcommand per module under agent/commands, listed explicitly."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from agent import __version__
+
+# name -> (module, one-line help). Explicit on purpose: no discovery by package scanning.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("agent.commands.scan", "scan files as upload bodies and report confidential data"),
+}
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: exit status 2 with a message naming it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dlp-agent",
+        description="County DLP Agent: data-loss prevention and usage monitoring (WC-P17-001).",
+    )
+    parser.add_argument("--version", action="version", version=f"dlp-agent {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_).strip())
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UsageError as e:
+        print(f"dlp-agent {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
