@@ -130,8 +130,19 @@ def pydantic_issues(doc: YamlDoc, err: pydantic.ValidationError, prefix: Loc = (
 
 
 def validate(doc: YamlDoc, model: type[T], *, data: Any = None, prefix: Loc = ()) -> T:
-    """Validate ``doc.data`` (or ``data`` found at ``prefix`` in it) against ``model``."""
+    """Validate ``doc.data`` (or ``data`` found at ``prefix`` in it) against ``model``.
+
+    Models may define ``cross_check(self) -> list[tuple[Loc, str]]`` for checks that span
+    fields (references between sections); each problem is reported at its own location,
+    which a pydantic model validator cannot do.
+    """
     try:
-        return model.model_validate(doc.data if data is None else data)
+        obj = model.model_validate(doc.data if data is None else data)
     except pydantic.ValidationError as e:
         raise ConfigError(pydantic_issues(doc, e, prefix)) from None
+    check = getattr(obj, "cross_check", None)
+    if check is not None:
+        problems = check()
+        if problems:
+            raise ConfigError(doc.issue(prefix + tuple(loc), msg) for loc, msg in problems)
+    return obj
