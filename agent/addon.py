@@ -1,0 +1,441 @@
+"""mitmproxy addon: classify, inspect, decide and act on County traffic (the inline edge).
+
+Loadable the mitmproxy way (`mitmdump -s agent/addon.py --set dlp_rules=DIR`) and used by
+`dlp-agent run`, which builds the master itself so option errors are fatal.
+
+Failure policy, in one place:
+- Rules, directory, key or database that cannot be loaded at start: OptionsError (no proxy
+  without policy). On reload: the old rules stay in force, the error is logged with file:line
+  and counted in dlp_rule_reload_failures_total.
+- A body that cannot be fully inspected is `uninspectable(reason)` and the rules decide (the
+  shipped rules block such uploads to sharing and social sites).
+- An unexpected exception while deciding a request that carries a body blocks it (fail
+  closed) and is counted and logged without content; bodiless requests pass (fail open for
+  browsing, which cannot leak content).
+- A block is always answered with the block page; the incident commit is awaited first, with a
+  bound, so a stuck disk cannot hold requests forever (counted when it happens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mitmproxy import ctx, exceptions, http
+
+from agent import blockpage
+from agent.apps import Classification
+from agent.config import AgentConfig, load_config
+from agent.extract.model import Limits, Uninspectable
+from agent.identity import Directory, Identity
+from agent.inspect import InspectionResult, Inspector
+from agent.masking import Hasher
+from agent.metrics import Metrics
+from agent.policy.engine import Decision, Facts
+from agent.ruleset import RuleSet, default_dir, load_ruleset
+from agent.tenants import TenantRestrictions
+from agent.yamlload import ConfigError
+
+log = logging.getLogger("dlp")
+
+INCIDENT_COMMIT_TIMEOUT = 3.0     # seconds a block waits for its incident to be durable
+TEXT_TYPES = frozenset({"text", "json", "xml", "form", "html"})
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything a request decision reads; replaced as a whole on reload (never mutated)."""
+
+    ruleset: RuleSet
+    directory: Directory
+    inspector: Inspector
+
+
+def _mtimes(paths: list[Path]) -> tuple:
+    out = []
+    for p in paths:
+        try:
+            if p.is_dir():
+                out.extend((str(q), q.stat().st_mtime_ns, q.stat().st_size)
+                           for q in sorted(p.glob("*.y*ml")))
+            else:
+                st = p.stat()
+                out.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(p), None, None))
+    return tuple(out)
+
+
+class DlpAddon:
+    def __init__(self) -> None:
+        self.metrics = Metrics()
+        self.state: _State | None = None
+        self.config = AgentConfig()
+        self.store = None
+        self.tenants = TenantRestrictions()
+        self.pool: ThreadPoolExecutor | None = None
+        self.node = socket.gethostname()
+        self._metrics_server = None
+        self._tasks: set[asyncio.Task] = set()
+        self._watch_sig: tuple = ()
+        self._reloading = False
+
+    # ------------------------------------------------------------------ options
+    def load(self, loader) -> None:
+        loader.add_option("dlp_config", str | None, None,
+                          "Agent configuration file (YAML): limits, tenant restrictions, contact text.")
+        loader.add_option("dlp_rules", str | None, None,
+                          "Rules directory (apps.yaml, policy files, exceptions.yaml). Default: the shipped rules.")
+        loader.add_option("dlp_db", str | None, None, "SQLite database for incidents and usage.")
+        loader.add_option("dlp_directory", str | None, None,
+                          "Directory file mapping users and networks to departments.")
+        loader.add_option("dlp_hmac_key_file", str | None, None,
+                          "Key file (mode 0600) for keyed hashes of detected values.")
+        loader.add_option("dlp_metrics_host", str, "127.0.0.1", "Address of the /metrics endpoint.")
+        loader.add_option("dlp_metrics_port", int, -1,
+                          "Port of the /metrics endpoint; 0 disables it, -1 takes the config file's value.")
+        loader.add_option("dlp_reload_interval", float, 2.0,
+                          "Seconds between checks of the rules and directory files for changes (0: only SIGHUP).")
+
+    def _effective_config(self) -> AgentConfig:
+        cfg = load_config(ctx.options.dlp_config)
+        over = {}
+        for opt, key in (("dlp_rules", "rules"), ("dlp_db", "db"), ("dlp_directory", "directory"),
+                         ("dlp_hmac_key_file", "hmac_key_file")):
+            v = getattr(ctx.options, opt)
+            if v is not None:
+                over[key] = v
+        if ctx.options.dlp_metrics_port >= 0:
+            over["metrics_port"] = ctx.options.dlp_metrics_port
+            over["metrics_host"] = ctx.options.dlp_metrics_host
+        return cfg.model_copy(update=over)
+
+    def configure(self, updated: set[str]) -> None:
+        if not any(k.startswith("dlp_") for k in updated):
+            return
+        try:
+            cfg = self._effective_config()
+            state = self._build_state(cfg)
+        except ConfigError as e:
+            raise exceptions.OptionsError(f"DLP configuration rejected:\n{e}") from None
+        except (OSError, PermissionError, ValueError) as e:
+            raise exceptions.OptionsError(f"DLP configuration rejected: {e}") from None
+        # Build-then-swap: nothing above touched the running state.
+        first = self.state is None
+        self.config = cfg
+        self.tenants = TenantRestrictions(cfg.tenant_restrictions)
+        self._install(state)
+        if first or "dlp_db" in updated or "dlp_config" in updated:
+            self._open_store(cfg)
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="dlp-inspect")
+        self.node = cfg.node or socket.gethostname()
+
+    def _build_state(self, cfg: AgentConfig) -> _State:
+        ruleset = load_ruleset(cfg.rules or default_dir())
+        directory = Directory.load(cfg.directory)
+        hasher = Hasher.from_file(cfg.hmac_key_file) if cfg.hmac_key_file else None
+        lim = cfg.limits
+        limits = Limits(max_depth=lim.max_depth, max_extracted_bytes=lim.max_extracted_bytes,
+                        max_ratio=lim.max_ratio, max_parts=lim.max_parts, max_seconds=lim.max_seconds)
+        return _State(ruleset, directory, Inspector(ruleset.scanner, limits, hasher))
+
+    def _install(self, state: _State) -> None:
+        self.state = state
+        rs = state.ruleset
+        m = self.metrics
+        m.rules_loaded.set(len(rs.rules))
+        m.rules_info.info({"version": rs.version})
+        m.rules_last_reload.set_to_current_time()
+        m.rules_reload_ok.set(1)
+        apps = [(a.id, a.category) for a in rs.catalogue.apps.values()] + [("other", "other")]
+        m.precreate(rs.rules, apps, state.directory.departments, [*rs.catalogue.categories, "other"])
+        self._update_exception_gauges()
+        self._watch_sig = _mtimes(self._watched_paths())
+        log.info("DLP rules %s loaded: %d rules, %d exceptions, %d apps", rs.version, len(rs.rules),
+                 len(rs.policy.exceptions), len(rs.catalogue.apps))
+
+    def _open_store(self, cfg: AgentConfig) -> None:
+        from agent.store import Store
+
+        old = self.store
+        self.store = Store.open(cfg.db)
+        self.store.start()
+        if old is not None:
+            old.close()
+
+    def _watched_paths(self) -> list[Path]:
+        paths = []
+        if self.state:
+            paths.append(self.state.ruleset.directory)
+        if self.config.directory:
+            paths.append(Path(self.config.directory))
+        return paths
+
+    def _update_exception_gauges(self) -> None:
+        if self.state:
+            today = datetime.now().date()
+            for k, v in self.state.ruleset.policy.exception_states(today).items():
+                self.metrics.exceptions.labels(k).set(v)
+
+    # ------------------------------------------------------------------ lifecycle
+    def running(self) -> None:
+        cfg = self.config
+        if cfg.metrics_port and self._metrics_server is None:
+            from prometheus_client import start_http_server
+
+            self._metrics_server = start_http_server(cfg.metrics_port, addr=cfg.metrics_host,
+                                                     registry=self.metrics.registry)
+            log.info("metrics on http://%s:%d/metrics", cfg.metrics_host, cfg.metrics_port)
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload("SIGHUP")))
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+            pass
+        if ctx.options.dlp_reload_interval > 0:
+            self._spawn(self._watch())
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(ctx.options.dlp_reload_interval)
+            self._update_exception_gauges()
+            if _mtimes(self._watched_paths()) != self._watch_sig:
+                await self.reload("file change")
+
+    async def reload(self, why: str) -> bool:
+        """Rebuild rules and directory off the event loop; keep the old ones on any error."""
+        if self._reloading:
+            return False
+        self._reloading = True
+        try:
+            cfg = self.config
+            self._watch_sig = _mtimes(self._watched_paths())
+            try:
+                state = await asyncio.get_running_loop().run_in_executor(None, self._build_state, cfg)
+            except (ConfigError, OSError, ValueError) as e:
+                self.metrics.rule_reload_failures.inc()
+                self.metrics.rules_reload_ok.set(0)
+                log.error("DLP reload (%s) rejected; previous rules %s stay in force:\n%s", why,
+                          self.state.ruleset.version if self.state else "-", e)
+                return False
+            self._install(state)
+            return True
+        finally:
+            self._reloading = False
+
+    def done(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+        if self._metrics_server is not None:
+            server, thread = self._metrics_server
+            server.shutdown()
+            self._metrics_server = None
+
+    # ------------------------------------------------------------------ hooks
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        auth = flow.metadata.get("proxyauth")
+        if auth:
+            # Keep who, drop the clear-text password mitmproxy leaves in flow metadata.
+            flow.metadata["proxyauth"] = (auth[0], "")
+        if self.tenants and not flow.response:
+            for control, headers in self.tenants.for_host(flow.request.pretty_host):
+                for name, value in headers:
+                    flow.request.headers[name] = value
+                self.metrics.tenant_headers.labels(control).inc()
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        state = self.state
+        if state is None:  # configure() failed at start: mitmproxy would not be running
+            return
+        body = flow.request.raw_content or b""
+        try:
+            await self._handle(flow, state, body)
+        except Exception as e:  # noqa: BLE001 - the fail-closed boundary, see module docstring
+            self.metrics.inspection_failures.labels("internal_error").inc()
+            log.error("DLP decision failed with %s for a %d-byte %s request; %s", type(e).__name__,
+                      len(body), flow.request.method, "blocked" if body else "passed")
+            if body:
+                flow.response = http.Response.make(
+                    403, blockpage.render_json(blockpage.BlockInfo(
+                        "none", "internal-error", "The request could not be inspected",
+                        "WC-P17-001 §11", "high", "", flow.request.pretty_host, "request", [],
+                        self.config.contact, _iso(time.time()))),
+                    {"Content-Type": "application/json"})
+
+    async def _handle(self, flow: http.HTTPFlow, state: _State, body: bytes) -> None:
+        req = flow.request
+        host = req.pretty_host
+        path, _, query = req.path.partition("?")
+        cls = state.ruleset.catalogue.classify(host, req.method, path, query, body[:4096])
+        auth = flow.metadata.get("proxyauth")
+        ident = state.directory.identify(auth[0] if auth else None, flow.client_conn.peername[0]
+                                         if flow.client_conn.peername else None)
+        result = None
+        if body:
+            result = await self._inspect(state, flow, body, cls)
+        facts = _facts(cls, ident, host, req.method, path, body, result)
+        decision = state.ruleset.policy.decide(facts, datetime.now().date())
+        flow.metadata["dlp"] = {"app": cls.app.id, "category": cls.app.category,
+                                "action": decision.action, "rule": decision.rule.id if decision.rule else None}
+        self._count(cls, ident, facts, decision, result)
+        if decision.action == "allow":
+            return
+        incident = self._incident(flow, cls, ident, path, facts, decision, result)
+        flow.metadata["dlp"]["incident"] = incident.id
+        if decision.action != "block":
+            self._submit(incident, wait=False)
+            return
+        await self._submit_and_wait(incident)
+        flow.response = self._block_response(flow, cls, decision, incident, result)
+
+    async def _inspect(self, state: _State, flow: http.HTTPFlow, body: bytes,
+                       cls: Classification) -> InspectionResult:
+        req = flow.request
+        m = self.metrics
+        m.inflight.inc()
+        t0 = time.monotonic()
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.pool, state.inspector.inspect, body, req.headers.get("content-type"),
+                req.headers.get("content-encoding"), None, "body")
+        finally:
+            m.inflight.dec()
+        m.inspection_duration.observe(time.monotonic() - t0)
+        if cls.app.content_encrypted:
+            # Encrypted in the client (MEGA, Proton): bytes are visible, content never is.
+            result.uninspectable.append(Uninspectable("encrypted", "body", "client-side encrypted app"))
+        for u in result.uninspectable:
+            m.inspection_failures.labels(u.reason).inc()
+        for t, d in result.detections.items():
+            m.detections.labels(t, cls.app.id).inc(d.count)
+        return result
+
+    def _count(self, cls: Classification, ident: Identity, facts: Facts, decision: Decision,
+               result: InspectionResult | None) -> None:
+        m = self.metrics
+        app, cat = cls.app.id, cls.app.category
+        m.requests.labels(app, cat, decision.action).inc()
+        if facts.size:
+            m.bytes.labels(app, cat, "up", ident.department).inc(facts.size)
+        if facts.is_upload or facts.is_post:
+            m.uploads.labels(app, cat, decision.action).inc()
+        for match in decision.matches:
+            m.violations.labels(match.rule.id, match.rule.severity, match.action).inc()
+            if match.expired_exception:
+                m.expired_exception_hits.labels(match.expired_exception).inc()
+                log.warning("exception %s has expired; rule %s applied in full",
+                            match.expired_exception, match.rule.id)
+        if decision.action != "allow":
+            m.department_violations.labels(ident.department, cat).inc()
+
+    def _incident(self, flow, cls, ident, path, facts, decision, result):
+        from agent.store import Incident, new_incident_id
+
+        top = decision.top
+        return Incident(
+            id=new_incident_id(), time=time.time(), user=ident.user, department=ident.department,
+            client_ip=flow.client_conn.peername[0] if flow.client_conn.peername else "",
+            app=cls.app.id, category=cls.app.category, host=facts.host, method=facts.method,
+            path=path[:512], rule=top.rule.id, severity=top.rule.severity, action=decision.action,
+            policy_ref=top.rule.policy_ref, description=top.rule.description,
+            exception=top.exception, expired_exception=top.expired_exception, why=list(top.why),
+            rules=[mt.rule.id for mt in decision.matches],
+            detections=[d.to_dict() for d in result.detections.values()] if result else [],
+            files=[{"where": f.where, "name": f.name, "type": f.type, "size": f.size}
+                   for f in (result.files if result else [])][:50],
+            uninspectable=[{"reason": u.reason, "where": u.where, "detail": u.detail}
+                           for u in (result.uninspectable if result else [])][:50],
+            bytes=facts.size, node=self.node,
+        )
+
+    def _submit(self, incident, wait: bool):
+        try:
+            return self.store.submit_incident(incident)
+        except Exception as e:  # noqa: BLE001 - queue full or store closed: count, never drop silently
+            self.metrics.incident_write_failures.labels("rejected").inc()
+            log.error("incident %s (%s) not queued: %s", incident.id, incident.rule, type(e).__name__)
+            return None
+
+    async def _submit_and_wait(self, incident) -> None:
+        fut = self._submit(incident, wait=True)
+        if fut is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(fut), INCIDENT_COMMIT_TIMEOUT)
+        except TimeoutError:
+            self.metrics.incident_write_failures.labels("timeout").inc()
+            log.error("incident %s not committed within %.0fs; blocking anyway", incident.id,
+                      INCIDENT_COMMIT_TIMEOUT)
+        except Exception as e:  # noqa: BLE001
+            self.metrics.incident_write_failures.labels("error").inc()
+            log.error("incident %s write failed: %s; blocking anyway", incident.id, type(e).__name__)
+
+    def _block_response(self, flow, cls, decision, incident, result) -> http.Response:
+        rule = decision.rule
+        found = [f"{d.count} {t}" for t, d in (result.detections.items() if result else [])]
+        found += [f"content not inspectable ({u.reason})" for u in (result.uninspectable if result else [])][:3]
+        what = "upload" if incident.files or cls.is_upload else ("post" if cls.is_post else "request")
+        info = blockpage.BlockInfo(incident.id, rule.id, rule.description, rule.policy_ref, rule.severity,
+                                   cls.app.name, incident.host, what, found, self.config.contact,
+                                   _iso(incident.time))
+        headers = {"Cache-Control": "no-store", "X-DLP-Incident": incident.id}
+        if blockpage.wants_html(flow.request.headers.get("accept")):
+            headers["Content-Type"] = "text/html; charset=utf-8"
+            return http.Response.make(403, blockpage.render_html(info), headers)
+        headers["Content-Type"] = "application/json"
+        return http.Response.make(403, blockpage.render_json(info), headers)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        meta = flow.metadata.get("dlp")
+        if not meta or flow.response is None or meta.get("incident") and meta.get("action") == "block":
+            return
+        n = len(flow.response.raw_content or b"")
+        if n and self.state:
+            auth = flow.metadata.get("proxyauth")
+            ident = self.state.directory.identify(auth[0] if auth else None,
+                                                  flow.client_conn.peername[0] if flow.client_conn.peername else None)
+            self.metrics.bytes.labels(meta["app"], meta["category"], "down", ident.department).inc(n)
+
+
+def _facts(cls: Classification, ident: Identity, host: str, method: str, path: str, body: bytes,
+           result: InspectionResult | None) -> Facts:
+    files = result.files if result else []
+    # An upload is a known upload endpoint, or a body that carries a file (a multipart file part,
+    # or a body that is itself a document) even on an endpoint the catalogue does not know.
+    carries_file = any(f.name for f in files) or any(
+        f.where == "body" and f.type not in TEXT_TYPES for f in files)
+    return Facts(
+        app=cls.app.id, category=cls.app.category, host=host, method=method, path=path,
+        user=ident.user, department=ident.department, groups=ident.groups, account=cls.account,
+        size=len(body), is_upload=cls.is_upload or carries_file, is_post=cls.is_post,
+        file_types=result.file_types if result else frozenset(),
+        counts=result.counts if result else {}, distinct=result.distinct if result else {},
+        email_domains=result.email_domains if result else frozenset(),
+        uninspectable=result.uninspectable_reasons if result else frozenset(),
+    )
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+addons = [DlpAddon()]

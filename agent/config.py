@@ -1,0 +1,50 @@
+"""Agent configuration file (`--config FILE`), validated at load; CLI flags override it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent import yamlload
+from agent.tenants import TenantConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitsConfig(_Strict):
+    max_depth: int = Field(6, ge=1, le=32)
+    max_extracted_bytes: int = Field(64 * 1024**2, ge=1024)
+    max_ratio: float = Field(200.0, gt=1)
+    max_parts: int = Field(20_000, ge=1)
+    max_seconds: float = Field(10.0, gt=0, description="inspection budget per body")
+    max_body_bytes: int = Field(128 * 1024**2, ge=1024, description="largest body buffered and inspected whole")
+
+
+class AgentConfig(_Strict):
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8080, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=0, le=65535, description="0 disables the metrics endpoint")
+    rules: str | None = Field(None, description="rules directory (default: the shipped rules/)")
+    db: str = Field("var/dlp.sqlite", description="SQLite database of incidents and usage")
+    directory: str | None = Field(None, description="directory file: users, departments, networks")
+    confdir: str | None = Field(None, description="mitmproxy CA directory")
+    hmac_key_file: str | None = Field(None, description="key for evidence hashes (mode 0600)")
+    contact: str = Field("DoIT Security Operations - (914) 995-8161 - mcb1@westchestergov.com",
+                         description="whom users contact about a block (shown on the block page)")
+    node: str | None = Field(None, description="name of this agent in incidents (default: host name)")
+    workers: int = Field(4, ge=1, le=64, description="inspection threads")
+    limits: LimitsConfig = LimitsConfig()
+    tenant_restrictions: TenantConfig = TenantConfig()
+    mitmproxy: dict[str, str | int | bool | list[str]] = Field(
+        default_factory=dict, description="further mitmproxy options, as with --set")
+
+
+def load_config(path: str | Path | None) -> AgentConfig:
+    if path is None:
+        return AgentConfig()
+    doc = yamlload.load_yaml(path)
+    return yamlload.validate(doc, AgentConfig, data=doc.data or {})

@@ -1,0 +1,139 @@
+"""Inspection: body bytes + headers -> what confidential data it carries (extract, then detect).
+
+The one function the proxy, `dlp-agent scan` and rule tests call. It never raises: any failure
+becomes an ``uninspectable`` reason the policy acts on (fail closed for uploads by rule), and a
+result is "clean" only when every byte was read and scanned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from agent.detect.model import Finding
+from agent.extract import extract
+from agent.extract.model import ExtractionResult, FileInfo, Limits, Segment, Uninspectable
+from agent.masking import Hasher, mask
+
+log = logging.getLogger(__name__)
+
+MAX_SAMPLES = 3     # masked samples kept per type: enough to show an analyst the shape
+MAX_HASHES = 50     # keyed hashes kept per type for correlation across incidents
+MAX_WHERE = 5       # provenance strings kept per type
+
+
+@dataclass(slots=True)
+class Detection:
+    """Summary of one entity type in one body: counts and masked evidence only."""
+
+    type: str
+    count: int = 0
+    distinct: int = 0
+    samples: list[str] = field(default_factory=list)   # masked
+    hashes: list[str] = field(default_factory=list)    # keyed HMACs of distinct values
+    where: list[str] = field(default_factory=list)     # provenance, content-free
+    verdicts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "count": self.count, "distinct": self.distinct,
+                "samples": list(self.samples), "where": list(self.where),
+                "verdicts": dict(self.verdicts), "hashes": list(self.hashes)}
+
+
+@dataclass(slots=True)
+class InspectionResult:
+    detections: dict[str, Detection] = field(default_factory=dict)
+    files: list[FileInfo] = field(default_factory=list)
+    uninspectable: list[Uninspectable] = field(default_factory=list)
+    email_domains: frozenset[str] = frozenset()
+    bytes_in: int = 0
+    bytes_extracted: int = 0
+    extract_seconds: float = 0.0
+    scan_seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {t: d.count for t, d in self.detections.items()}
+
+    @property
+    def distinct(self) -> dict[str, int]:
+        return {t: d.distinct for t, d in self.detections.items()}
+
+    @property
+    def uninspectable_reasons(self) -> frozenset[str]:
+        return frozenset(u.reason for u in self.uninspectable)
+
+    @property
+    def file_types(self) -> frozenset[str]:
+        return frozenset(f.type for f in self.files)
+
+    @property
+    def complete(self) -> bool:
+        return not self.uninspectable
+
+
+def summarize(findings: Iterable[Finding], segments: list[Segment],
+              hasher: Hasher | None = None) -> dict[str, Detection]:
+    """Group findings by type: counts, distinct values, masked samples, keyed hashes."""
+    out: dict[str, Detection] = {}
+    seen: dict[str, set[str]] = {}
+    for f in findings:
+        d = out.get(f.type)
+        if d is None:
+            d = out[f.type] = Detection(f.type)
+            seen[f.type] = set()
+        d.count += 1
+        d.verdicts[f.verdict] = d.verdicts.get(f.verdict, 0) + 1
+        values = seen[f.type]
+        if f.norm not in values:
+            values.add(f.norm)
+            if len(d.samples) < MAX_SAMPLES:
+                d.samples.append(mask(f.type, f.norm))
+            if hasher is not None and len(d.hashes) < MAX_HASHES:
+                d.hashes.append(hasher.digest(f.type, f.norm))
+        where = segments[f.segment].where
+        if len(d.where) < MAX_WHERE and where not in d.where:
+            d.where.append(where)
+    for t, d in out.items():
+        d.distinct = len(seen[t])
+    return out
+
+
+class Inspector:
+    """Binds a scanner, limits and (optionally) the correlation key; thread-safe."""
+
+    def __init__(self, scanner, limits: Limits | None = None, hasher: Hasher | None = None):
+        self.scanner = scanner
+        self.limits = limits or Limits()
+        self.hasher = hasher
+
+    def inspect(self, body: bytes, content_type: str | None = None,
+                content_encoding: str | None = None, filename: str | None = None,
+                where: str = "body", deadline: float | None = None) -> InspectionResult:
+        start = time.monotonic()
+        if deadline is None:
+            deadline = start + self.limits.max_seconds
+        result = InspectionResult(bytes_in=len(body))
+        try:
+            ex: ExtractionResult = extract(body, content_type=content_type,
+                                           content_encoding=content_encoding, filename=filename,
+                                           limits=self.limits, where=where, deadline=deadline)
+            t1 = time.monotonic()
+            result.extract_seconds = t1 - start
+            result.files = list(ex.files)
+            result.uninspectable = list(ex.uninspectable)
+            result.bytes_extracted = ex.bytes_extracted
+            scan = self.scanner.scan(ex.segments, deadline=deadline)
+            result.scan_seconds = time.monotonic() - t1
+            if scan.timed_out:
+                result.uninspectable.append(Uninspectable("time_limit", where, "scan deadline"))
+            result.detections = summarize(scan.findings, ex.segments, self.hasher)
+            result.email_domains = frozenset(
+                f.norm.rpartition("@")[2].lower() for f in scan.findings if f.type == "EMAIL")
+        except Exception as e:  # noqa: BLE001 - the boundary: a bug must fail closed, not crash
+            # Content-free: the exception class only; messages can quote body bytes.
+            log.error("inspection failed with %s (body of %d bytes)", type(e).__name__, len(body))
+            result.uninspectable.append(Uninspectable("internal_error", where, type(e).__name__))
+        return result
