@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 import time
@@ -34,7 +33,8 @@ from mitmproxy import ctx, exceptions, http
 from agent import blockpage
 from agent.apps import Classification
 from agent.config import AgentConfig, load_config
-from agent.extract.model import Limits, Uninspectable
+from agent.evaluate import build_facts, mark_encrypted
+from agent.extract.model import Limits
 from agent.identity import Directory, Identity
 from agent.inspect import InspectionResult, Inspector
 from agent.masking import Hasher
@@ -47,7 +47,6 @@ from agent.yamlload import ConfigError
 log = logging.getLogger("dlp")
 
 INCIDENT_COMMIT_TIMEOUT = 3.0     # seconds a block waits for its incident to be durable
-TEXT_TYPES = frozenset({"text", "json", "xml", "form", "html"})
 
 
 @dataclass(frozen=True)
@@ -292,7 +291,7 @@ class DlpAddon:
         result = None
         if body:
             result = await self._inspect(state, flow, body, cls)
-        facts = _facts(cls, ident, host, req.method, path, body, result)
+        facts = build_facts(cls, ident, host, req.method, path, len(body), result)
         decision = state.ruleset.policy.decide(facts, datetime.now().date())
         flow.metadata["dlp"] = {"app": cls.app.id, "category": cls.app.category,
                                 "action": decision.action, "rule": decision.rule.id if decision.rule else None}
@@ -320,9 +319,7 @@ class DlpAddon:
         finally:
             m.inflight.dec()
         m.inspection_duration.observe(time.monotonic() - t0)
-        if cls.app.content_encrypted:
-            # Encrypted in the client (MEGA, Proton): bytes are visible, content never is.
-            result.uninspectable.append(Uninspectable("encrypted", "body", "client-side encrypted app"))
+        mark_encrypted(cls, result)
         for u in result.uninspectable:
             m.inspection_failures.labels(u.reason).inc()
         for t, d in result.detections.items():
@@ -414,24 +411,6 @@ class DlpAddon:
             ident = self.state.directory.identify(auth[0] if auth else None,
                                                   flow.client_conn.peername[0] if flow.client_conn.peername else None)
             self.metrics.bytes.labels(meta["app"], meta["category"], "down", ident.department).inc(n)
-
-
-def _facts(cls: Classification, ident: Identity, host: str, method: str, path: str, body: bytes,
-           result: InspectionResult | None) -> Facts:
-    files = result.files if result else []
-    # An upload is a known upload endpoint, or a body that carries a file (a multipart file part,
-    # or a body that is itself a document) even on an endpoint the catalogue does not know.
-    carries_file = any(f.name for f in files) or any(
-        f.where == "body" and f.type not in TEXT_TYPES for f in files)
-    return Facts(
-        app=cls.app.id, category=cls.app.category, host=host, method=method, path=path,
-        user=ident.user, department=ident.department, groups=ident.groups, account=cls.account,
-        size=len(body), is_upload=cls.is_upload or carries_file, is_post=cls.is_post,
-        file_types=result.file_types if result else frozenset(),
-        counts=result.counts if result else {}, distinct=result.distinct if result else {},
-        email_domains=result.email_domains if result else frozenset(),
-        uninspectable=result.uninspectable_reasons if result else frozenset(),
-    )
 
 
 def _iso(t: float) -> str:

@@ -1,0 +1,43 @@
+"""A stand-in for the whole internet, run as a mitmdump script behind the agent.
+
+The agent forwards to it in upstream mode, so every production host name (content.dropboxapi.com,
+graph.facebook.com ...) stays intact end to end. It answers every request itself (no real
+connection leaves the machine) and appends what it received to a JSON-lines log:
+method, host, path, body length and SHA-256 - enough to prove a blocked body never arrived
+and an allowed one arrived byte-identical.
+"""
+
+import hashlib
+import json
+
+from mitmproxy import ctx, http
+
+
+class FakeNet:
+    def load(self, loader):
+        loader.add_option("fakenet_log", str, "", "JSON-lines file receiving one record per request")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        body = flow.request.raw_content or b""
+        rec = {
+            "method": flow.request.method,
+            "host": flow.request.pretty_host,
+            "path": flow.request.path,
+            "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "headers": {k.lower(): v for k, v in flow.request.headers.items()
+                        if k.lower().startswith(("restrict-", "x-googapps", "x-dropbox", "x-slack",
+                                                 "youtube-restrict", "sec-restrict"))},
+        }
+        with open(ctx.options.fakenet_log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        if flow.request.path.startswith("/page"):
+            flow.response = http.Response.make(200, b"<html><body>" + b"x" * 2000 + b"</body></html>",
+                                               {"Content-Type": "text/html"})
+            return
+        flow.response = http.Response.make(
+            200, json.dumps({"ok": True, "received": len(body)}).encode(),
+            {"Content-Type": "application/json"})
+
+
+addons = [FakeNet()]
