@@ -12,6 +12,7 @@ from agent import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("agent.commands.scan", "scan files as upload bodies and report confidential data"),
     "run": ("agent.commands.run", "run the inline proxy that enforces the policies"),
+    "incidents": ("agent.commands.incidents", "list and show recorded incidents"),
     "rules": ("agent.commands.rules", "check rules, or run the rule test cases"),
 }
 
