@@ -1,0 +1,128 @@
+"""JSON and NDJSON: every string value at any depth, with its JSON path and nearest key.
+
+Numbers shaped like identifiers are emitted as text too: an SSN or account number can travel
+as a JSON number. The walk uses an explicit stack, so nesting depth costs no recursion.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from agent.extract.blob import Blob, Walker
+from agent.extract.budget import Unreadable
+from agent.extract.provenance import clean, join
+
+ID_DIGITS = 9          # ints with at least this many digits are emitted as text
+MAX_PATH = 240
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class _Digits(str):
+    """An integer literal long enough to be an identifier, kept as its original text."""
+
+
+def _parse_int(s: str):
+    return _Digits(s) if len(s) - (s[0] == "-") >= ID_DIGITS else 0
+
+
+def _parse_float(s: str):
+    return 0.0
+
+
+def loads(data: bytes):
+    """Parse JSON bytes (UTF-8, or Latin-1 round-tripped); raises ValueError when not JSON."""
+    # surrogateescape keeps non-UTF-8 bytes as they were when strings are encoded back
+    text = data.decode("utf-8", "surrogateescape")
+    return json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+
+
+def to_bytes(s: str) -> bytes:
+    try:
+        return s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # lone surrogates from \ud800 escapes
+        return s.encode("utf-8", "replace")
+
+
+def _key_path(parent: str, key: str) -> str:
+    if _IDENT.match(key):
+        return f"{parent}.{key}"
+    return "{}['{}']".format(parent, clean(key).replace("'", "\\'"))
+
+
+def _short(path: str) -> str:
+    if len(path) <= MAX_PATH:
+        return path
+    half = MAX_PATH // 2
+    return path[:half] + "…" + path[-half:]
+
+
+def walk(doc, path: str, walker: Walker, depth: int, field: str | None = None) -> None:
+    """Emit every string (and identifier-like number) of a parsed document.
+
+    ``path`` is the provenance of the document; values get ``<path>/json:$.a.b[2]``.
+    """
+    budget = walker.budget
+    prefix = join(path, "json:")
+    stack: list[tuple[object, str, str | None]] = [(doc, "$", field)]
+    n = 0
+    while stack:
+        v, p, key = stack.pop()
+        n += 1
+        if not n & 1023:
+            budget.tick(path)
+        if isinstance(v, str):
+            if v:
+                kind = type(v)
+                data = v.encode("ascii") if kind is _Digits else to_bytes(v)
+                where = prefix + _short(p)
+                if kind is _Digits:
+                    budget.emit(data, where, key)
+                else:
+                    walker.value(data, where, key, depth)
+        elif isinstance(v, dict):
+            items = list(v.items())
+            for k, x in reversed(items):
+                stack.append((x, _key_path(p, k), clean(k)))
+        elif isinstance(v, list):
+            for i in range(len(v) - 1, -1, -1):
+                stack.append((v[i], f"{p}[{i}]", key))
+
+
+def extract_json(blob: Blob, walker: Walker, declared: bool) -> None:
+    """A JSON document, else NDJSON; text that is neither is inspected as plain text."""
+    data = blob.data
+    try:
+        doc = loads(data)
+    except (ValueError, RecursionError):
+        doc = None
+        if _extract_ndjson(blob, walker):
+            return
+        walker.budget.emit(data, blob.path, blob.field, charged=blob.charged)
+        if declared:
+            raise Unreadable("parse_error", "body declared as JSON is not JSON") from None
+        return
+    walk(doc, blob.path, walker, blob.depth, blob.field)
+
+
+def _extract_ndjson(blob: Blob, walker: Walker) -> bool:
+    """Newline-delimited JSON (one document per line); False when the first line is not JSON."""
+    lines = blob.data.split(b"\n")
+    first = next((ln for ln in lines if ln.strip()), b"")
+    if not first.strip().startswith((b"{", b"[")):
+        return False
+    try:
+        loads(first)
+    except (ValueError, RecursionError):
+        return False
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = join(blob.path, f"ndjson:line={i}")
+        try:
+            doc = loads(line)
+        except (ValueError, RecursionError):
+            walker.budget.emit(line, where, blob.field)
+            continue
+        walk(doc, where, walker, blob.depth, blob.field)
+    return True
