@@ -1,0 +1,477 @@
+"""The passive monitor: captured frames in, classified connection records out.
+
+Pure (no sockets or files): readers and live capture hand it batches of ``(timestamp, frame)``,
+it calls ``sink(record)`` for each finished connection and updates the metrics.
+
+Speed is the point of this module (passive.md: scapy dissection is 1.8k packets/s, this loop
+~200k): the per-packet path reads a few header bytes by index, does one dict lookup and adds
+to counters. Everything else (new flows, the first client bytes, flags, DNS) is on slow paths
+that only a few percent of packets reach. Lengths come from the IP header, never from the
+frame (Ethernet pads short frames); VLAN tags (802.1Q, 802.1ad, QinQ) are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from agent.passive import flows
+from agent.passive.classify import Classifier, Verdict
+from agent.passive.communityid import community_id
+from agent.passive.flows import (
+    ACK,
+    FIN,
+    H_FIN_C,
+    H_FIN_S,
+    H_MID,
+    H_RST_C,
+    H_RST_S,
+    H_SYN,
+    H_SYNACK,
+    RST,
+    SYN,
+    Flow,
+    FlowTable,
+    Timeouts,
+)
+from agent.passive.metrics import PassiveMetrics
+from agent.passive.names import NameCache
+from agent.passive.record import ConnectionRecord
+
+# Link types (pcap LINKTYPE_* values) the decoder understands.
+LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LOOP = 0, 1, 101, 108
+LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2 = 113, 228, 229, 276
+DLT_RAW_ALIASES = (12, 14)
+LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LOOP,
+                       LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2,
+                       *DLT_RAW_ALIASES})
+
+VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+IPV6_EXT = frozenset({0, 43, 60, 44, 51})        # hop-by-hop, routing, dest opts, fragment, AH
+DNS_PORTS = frozenset({53, 5353})
+# Ports that say "server" when a connection is picked up mid-stream.
+SERVER_PORTS = frozenset({53, 80, 443, 853, 8080, 8443, 3128, 8000, 8888, 1080, 5353, 123})
+SWEEP_EVERY = 5.0             # seconds of capture time between idle sweeps
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(slots=True)
+class Stats:
+    packets: int = 0
+    wire_bytes: int = 0
+    undecoded: int = 0          # not IPv4/IPv6 TCP/UDP, or truncated headers
+    fragments: int = 0          # non-first IP fragments (no ports: not attributed)
+    flows_created: int = 0
+    flows_evicted: int = 0
+    records: int = 0
+    capture_drops: int = 0
+
+    def as_dict(self, flows_active: int) -> dict[str, float]:
+        return {"packets": self.packets, "wire_bytes": self.wire_bytes,
+                "flows_active": flows_active, "flows_evicted": self.flows_evicted,
+                "capture_drops": self.capture_drops}
+
+
+def _uid(f: Flow) -> str:
+    h = int.from_bytes(hashlib.blake2b(b"%d|%r|" % (f.proto, f.first_ts) + f.ckey,
+                                       digest_size=12).digest(), "big")
+    out = []
+    for _ in range(17):
+        h, r = divmod(h, 62)
+        out.append(_B62[r])
+    return "C" + "".join(out)
+
+
+def _tls_version(v: int) -> str | None:
+    return {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: "ssl3"}.get(v)
+
+
+class Monitor:
+    def __init__(self, classifier: Classifier, sink: Callable[[ConnectionRecord], None],
+                 metrics: PassiveMetrics | None = None, *, max_flows: int = 100_000,
+                 timeouts: Timeouts = Timeouts(), names: NameCache | None = None):
+        self.classifier = classifier
+        self.sink = sink
+        self.metrics = metrics
+        self.table = FlowTable(max_flows, timeouts)
+        self.names = names or NameCache()
+        self.stats = Stats()
+        self.timeouts = timeouts
+        self._next_sweep: float | None = None
+        self._ether = True
+        self._ntop = {False: lambda b: socket.inet_ntop(socket.AF_INET, b),
+                      True: lambda b: socket.inet_ntop(socket.AF_INET6, b)}
+
+    # ------------------------------------------------------------------ packet path
+
+    def feed(self, batch: Sequence[tuple[float, bytes]], linktype: int = LINKTYPE_ETHERNET) -> None:
+        """Process a batch of ``(timestamp, frame)`` captured with ``linktype``."""
+        tcp = self.table.tcp
+        udp = self.table.udp
+        stats = self.stats
+        gap = self.timeouts.active_gap
+        next_sweep = self._next_sweep
+        if next_sweep is None and batch:
+            next_sweep = self._next_sweep = batch[0][0] + SWEEP_EVERY
+        npk = 0
+        wire = 0
+        ether = self._ether = linktype == LINKTYPE_ETHERNET
+        for ts, data in batch:
+            npk += 1
+            wire += len(data)
+            if ts >= next_sweep:  # type: ignore[operator]
+                self._sweep(ts)
+                next_sweep = self._next_sweep
+            try:
+                if ether:
+                    et = (data[12] << 8) | data[13]
+                    off = 14
+                    while et == 0x8100 or et == 0x88A8 or et == 0x9100:
+                        et = (data[off + 2] << 8) | data[off + 3]
+                        off += 4
+                else:
+                    et, off = _link(linktype, data)
+                if et == 0x0800:
+                    ihl = (data[off] & 0x0F) << 2
+                    if data[off + 6] & 0x1F or data[off + 7]:
+                        stats.fragments += 1
+                        continue
+                    proto = data[off + 9]
+                    tot = (data[off + 2] << 8) | data[off + 3]
+                    end = off + tot if tot >= ihl else len(data)
+                    addr = data[off + 12:off + 20]
+                    l4 = off + ihl
+                elif et == 0x86DD:
+                    proto = data[off + 6]
+                    end = off + 40 + ((data[off + 4] << 8) | data[off + 5])
+                    addr = data[off + 8:off + 40]
+                    l4 = off + 40
+                    if proto in IPV6_EXT:
+                        proto, l4 = _v6_ext(data, proto, l4)
+                        if proto < 0:
+                            stats.fragments += 1
+                            continue
+                else:
+                    stats.undecoded += 1
+                    continue
+                if end > len(data):
+                    end = len(data)          # snaplen-truncated capture
+                if proto == 6:
+                    fl = data[l4 + 13]
+                    pstart = l4 + ((data[l4 + 12] >> 4) << 2)
+                    plen = end - pstart
+                    if plen < 0:
+                        plen = 0
+                    key = addr + data[l4:l4 + 4]
+                    f = tcp.get(key)
+                    if f is None:
+                        if not plen and not fl & SYN:
+                            continue             # a stray ACK/FIN/RST of a flow we did not see
+                        f = self._new_tcp(key, addr, data, l4, fl, ts)
+                    up = key == f.ckey
+                    if up:
+                        f.up_bytes += plen
+                        f.up_pkts += 1
+                    else:
+                        f.down_bytes += plen
+                        f.down_pkts += 1
+                    if plen:
+                        g = ts - f.last_act
+                        if 0 < g < gap:
+                            f.active += g
+                        f.last_act = ts
+                    f.last_ts = ts
+                    if fl & 0x07:
+                        self._tcp_flags(f, up, fl, data, l4)
+                    if f.inspect and plen and up:
+                        seq = int.from_bytes(data[l4 + 4:l4 + 8], "big")
+                        if flows.tcp_client_payload(f, data[pstart:end], seq):
+                            f.stop_inspecting()
+                            self._classify(f)
+                elif proto == 17:
+                    plen = end - l4 - 8
+                    if plen < 0:
+                        plen = 0
+                    key = addr + data[l4:l4 + 4]
+                    f = udp.get(key)
+                    if f is None:
+                        f = self._new_udp(key, addr, data, l4, end, ts)
+                    up = key == f.ckey
+                    if up:
+                        f.up_bytes += plen
+                        f.up_pkts += 1
+                    else:
+                        f.down_bytes += plen
+                        f.down_pkts += 1
+                    if plen:
+                        g = ts - f.last_act
+                        if 0 < g < gap:
+                            f.active += g
+                        f.last_act = ts
+                    f.last_ts = ts
+                    if f.inspect:
+                        self._inspect_udp(f, up, data[l4 + 8:end], ts)
+                else:
+                    stats.undecoded += 1
+            except IndexError:               # truncated frame: headers shorter than claimed
+                stats.undecoded += 1
+        stats.packets += npk
+        stats.wire_bytes += wire
+
+    # ------------------------------------------------------------------ slow paths
+
+    def _new_tcp(self, key: bytes, addr: bytes, data: bytes, l4: int, fl: int, ts: float) -> Flow:
+        half = len(addr) // 2
+        src, dst = addr[:half], addr[half:]
+        sport = (data[l4] << 8) | data[l4 + 1]
+        dport = (data[l4 + 2] << 8) | data[l4 + 3]
+        rkey = dst + src + data[l4 + 2:l4 + 4] + data[l4:l4 + 2]
+        if fl & SYN and not fl & ACK:
+            client_is_src = True
+        elif fl & SYN:                       # SYN-ACK: the receiver opened the connection
+            client_is_src = False
+        else:
+            client_is_src = self._client_is_src(sport, dport, dst)
+        if client_is_src:
+            f = Flow(key, rkey, 6, src, dst, sport, dport, ts)
+        else:
+            f = Flow(rkey, key, 6, dst, src, dport, sport, ts)
+        if not fl & SYN:
+            f.hist |= H_MID
+        self._register(f, data)
+        return f
+
+    def _new_udp(self, key: bytes, addr: bytes, data: bytes, l4: int, end: int, ts: float) -> Flow:
+        half = len(addr) // 2
+        src, dst = addr[:half], addr[half:]
+        sport = (data[l4] << 8) | data[l4 + 1]
+        dport = (data[l4 + 2] << 8) | data[l4 + 3]
+        rkey = dst + src + data[l4 + 2:l4 + 4] + data[l4:l4 + 2]
+        payload = data[l4 + 8:end]
+        if flows.looks_like_quic_initial(payload) and payload[0] & 0x30 in (0x00, 0x10):
+            client_is_src = True             # a long-header Initial comes from the client first
+        else:
+            client_is_src = self._client_is_src(sport, dport, dst)
+        if client_is_src:
+            f = Flow(key, rkey, 17, src, dst, sport, dport, ts)
+        else:
+            f = Flow(rkey, key, 17, dst, src, dport, sport, ts)
+        if f.sport in DNS_PORTS:
+            f.kind = flows.K_DNS
+        self._register(f, data)
+        return f
+
+    def _client_is_src(self, sport: int, dport: int, dst: bytes) -> bool:
+        """Who is the client of a connection picked up mid-stream (or a UDP flow)?"""
+        d_srv, s_srv = dport in SERVER_PORTS, sport in SERVER_PORTS
+        if d_srv != s_srv:
+            return d_srv
+        if d_srv and s_srv:
+            return dport <= sport
+        if (dport < 1024) != (sport < 1024):
+            return dport < 1024
+        return True                           # unknown: the first sender is the client
+
+    def _register(self, f: Flow, data: bytes) -> None:
+        table = self.table
+        if len(table) >= table.max_flows:
+            self._make_room(f.first_ts)
+        if self._ether and (data[12] << 8 | data[13]) in VLAN_TPIDS and len(data) > 16:
+            f.vlan = ((data[14] << 8) | data[15]) & 0x0FFF
+        f.dns_name = self.names.lookup(f.client, f.server, f.first_ts)
+        table.add(f)
+        self.stats.flows_created += 1
+
+    def _make_room(self, now: float) -> None:
+        for f in self.table.expired(now):
+            self._finish(f)
+        if len(self.table) >= self.table.max_flows:
+            for f in self.table.oldest(max(1, self.table.max_flows // 100)):
+                self.stats.flows_evicted += 1
+                self._finish(f)
+
+    def _tcp_flags(self, f: Flow, up: bool, fl: int, data: bytes, l4: int) -> None:
+        if fl & SYN:
+            if fl & ACK and not up:
+                f.hist |= H_SYNACK
+            elif up:
+                f.hist |= H_SYN
+                if f.buf is None:
+                    f.next_seq = (int.from_bytes(data[l4 + 4:l4 + 8], "big") + 1) & 0xFFFFFFFF
+                    f.seq_known = True
+        if fl & FIN:
+            f.hist |= H_FIN_C if up else H_FIN_S
+            if f.hist & H_FIN_C and f.hist & H_FIN_S:
+                f.closing = True
+        if fl & RST:
+            f.hist |= H_RST_C if up else H_RST_S
+            f.closing = True
+
+    def _inspect_udp(self, f: Flow, up: bool, payload: bytes, ts: float) -> None:
+        if f.kind == flows.K_DNS:
+            msg = flows.dns_payload(f, payload, up)
+            if msg is not None and msg.is_response and not up:
+                if msg.qname:
+                    for a in msg.answers:
+                        if a.raw:
+                            self.names.add(f.client, a.raw, msg.qname, a.ttl, ts)
+                f.closing = True               # one question, one answer: end it soon
+            if f.verdict is None:
+                self._classify(f)
+            return
+        if not up:
+            return
+        if f.kind == flows.K_UNDECIDED:
+            f.kind = flows.K_QUIC if flows.looks_like_quic_initial(payload) else flows.K_NONE
+        if f.kind == flows.K_QUIC and not flows.quic_client_datagram(f, payload):
+            return
+        f.stop_inspecting()
+        self._classify(f)
+
+    def _classify(self, f: Flow) -> Verdict:
+        if f.verdict is not None:
+            return f.verdict  # type: ignore[return-value]
+        name = f.name
+        if name is None and f.dns_name is not None:
+            name = f.name = f.dns_name
+            f.name_source = "dns"
+        ntop = self._ntop[f.v6]
+        v = self.classifier.classify(ntop(f.client), ntop(f.server), f.sport, name)
+        f.verdict = v
+        if self.metrics is not None:
+            self.metrics.connection(v.app.id, v.app.category, v.department, v.via_proxy,
+                                    v.bypass, f.service == "quic")
+        return v
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + SWEEP_EVERY
+        for f in self.table.expired(now):
+            self._finish(f)
+
+    def _finish(self, f: Flow) -> None:
+        self.table.remove(f)
+        v = self._classify(f)
+        ntop = self._ntop[f.v6]
+        hello = f.hello
+        rec = ConnectionRecord(
+            ts=f.first_ts, uid=_uid(f),
+            client_ip=ntop(f.client), client_port=f.cport,
+            server_ip=ntop(f.server), server_port=f.sport,
+            proto="tcp" if f.proto == 6 else "udp",
+            service=f.service, server_name=f.name, name_source=f.name_source,
+            app=v.app.id, category=v.app.category, user=v.user, department=v.department,
+            via_proxy=v.via_proxy, proxy_role=v.proxy_role,  # type: ignore[arg-type]
+            bypass=v.bypass,
+            bytes_up=f.up_bytes, bytes_down=f.down_bytes, pkts_up=f.up_pkts, pkts_down=f.down_pkts,
+            duration=max(0.0, f.last_ts - f.first_ts), active_seconds=f.active,
+            conn_state=flows.conn_state(f),
+            community_id=community_id(f.proto, f.client, f.cport, f.server, f.sport),
+            vlan=f.vlan,
+        )
+        if hello is not None:
+            rec.ja4 = hello.ja4("q" if f.service == "quic" else "t")
+            rec.alpn = list(hello.alpn) or None
+            rec.tls_version = _tls_version(hello.version)
+            rec.ech = hello.ech
+        if f.quic_version is not None:
+            rec.quic_version = _quic_version_name(f.quic_version)
+        rec.http_method = f.http_method
+        if f.service == "dns":
+            rec.dns_query = f.dns_query
+            rec.dns_qtype = None if f.dns_qtype is None else _qtype(f.dns_qtype)
+            rec.dns_rcode = None if f.dns_rcode is None else _rcode(f.dns_rcode)
+            rec.dns_answers = f.dns_answers
+        self.stats.records += 1
+        if self.metrics is not None:
+            self.metrics.finished(v.app.id, v.app.category, v.department, f.up_bytes, f.down_bytes)
+        self.sink(rec)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def advance(self, now: float) -> None:
+        """Let time pass without packets (live capture on a quiet link): end idle flows."""
+        if self._next_sweep is None or now >= self._next_sweep:
+            self._sweep(now)
+
+    def flush(self) -> None:
+        """End every open connection (end of a capture file, or shutdown)."""
+        for f in sorted(self.table, key=lambda f: f.first_ts):
+            self._finish(f)
+
+    def stats_view(self) -> dict[str, float]:
+        return self.stats.as_dict(len(self.table))
+
+    def run(self, batches: Iterable[tuple[int, Sequence[tuple[float, bytes]]]]) -> None:
+        """Feed ``(linktype, batch)`` pairs, then flush."""
+        for linktype, batch in batches:
+            self.feed(batch, linktype)
+        self.flush()
+
+
+def _quic_version_name(v: int) -> str:
+    from agent.passive.quic import VERSIONS
+    spec = VERSIONS.get(v)
+    return spec.name if spec else f"0x{v:08x}"
+
+
+def _qtype(t: int) -> str:
+    from agent.passive.dns import QTYPE_NAMES
+    return QTYPE_NAMES.get(t, str(t))
+
+
+def _rcode(r: int) -> str:
+    from agent.passive.dns import RCODE_NAMES
+    return RCODE_NAMES.get(r, str(r))
+
+
+def _link(linktype: int, data: bytes) -> tuple[int, int]:
+    """(ethertype, offset of the network header) for the non-Ethernet link types."""
+    if linktype in (LINKTYPE_RAW, *DLT_RAW_ALIASES):
+        v = data[0] >> 4
+        return (0x0800 if v == 4 else 0x86DD if v == 6 else 0), 0
+    if linktype == LINKTYPE_IPV4:
+        return 0x0800, 0
+    if linktype == LINKTYPE_IPV6:
+        return 0x86DD, 0
+    if linktype == LINKTYPE_LINUX_SLL:
+        et, off = (data[14] << 8) | data[15], 16
+    elif linktype == LINKTYPE_LINUX_SLL2:
+        et, off = (data[0] << 8) | data[1], 20
+    elif linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        fam = int.from_bytes(data[:4], "big" if linktype == LINKTYPE_LOOP else "little")
+        if fam > 0xFFFF:                      # written on a host of the other byte order
+            fam = int.from_bytes(data[:4], "little" if linktype == LINKTYPE_LOOP else "big")
+        return (0x0800 if fam == 2 else 0x86DD if fam in (10, 24, 28, 30) else 0), 4
+    elif linktype == LINKTYPE_ETHERNET:
+        et, off = (data[12] << 8) | data[13], 14
+    else:
+        return 0, 0
+    while et in VLAN_TPIDS:
+        et = (data[off + 2] << 8) | data[off + 3]
+        off += 4
+    return et, off
+
+
+def _v6_ext(data: bytes, nh: int, pos: int) -> tuple[int, int]:
+    """Skip IPv6 extension headers -> (upper protocol, its offset); (-1, 0) for a non-first
+    fragment."""
+    for _ in range(8):
+        if nh not in IPV6_EXT:
+            return nh, pos
+        if nh == 44:                          # fragment header: fixed 8 bytes
+            if ((data[pos + 2] << 8) | data[pos + 3]) & 0xFFF8:
+                return -1, 0
+            nh, pos = data[pos], pos + 8
+        elif nh == 51:                        # AH: length in 4-byte units, minus 2
+            nh, pos = data[pos], pos + (data[pos + 1] + 2) * 4
+        else:
+            nh, pos = data[pos], pos + (data[pos + 1] + 1) * 8
+    return -1, 0
+
+
+def linktype_supported(linktype: int) -> bool:
+    return linktype in LINKTYPES
+
+
