@@ -122,6 +122,11 @@ class Store:
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the writer thread.
+
+        It is a daemon thread so a forgotten ``close()`` cannot hang interpreter exit; what is
+        still queued then is lost, but none of it was acknowledged (no future had resolved).
+        """
         with self._cond:
             if self._state != "open":
                 raise StoreClosed(f"incident store {self.path} is {self._state}; cannot start")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from incident_factory import build_incident   # this directory is sys.path[0] when run as a script
+from incident_factory import build_incident  # this directory is sys.path[0] when run as a script
 
 from agent.store import Store
 

@@ -32,7 +32,8 @@ def build_incident(**overrides) -> Incident:
     t = overrides.pop("time", time.time())
     fields = dict(
         # invalid times are tested too: the id then takes today's date
-        id=new_incident_id(t if isinstance(t, float) and math.isfinite(t) else None), time=t, user="jdoe", department="finance", client_ip="10.20.1.5",
+        id=new_incident_id(t if isinstance(t, float) and math.isfinite(t) else None), time=t,
+        user="jdoe", department="finance", client_ip="10.20.1.5",
         app="facebook", category="social_media", host="graph.facebook.com", method="POST",
         path="/me/feed", rule="confidential-to-social", description="Confidential data to social",
         severity="high", action="block", policy_ref="WC-P17-001 §6",

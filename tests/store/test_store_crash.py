@@ -57,7 +57,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path):
             stored = {row[0] for row in r.execute("SELECT id FROM incidents")}
             assert r.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         missing = acked - stored
-        assert not missing, f"{len(missing)} acknowledged incidents lost, e.g. {sorted(missing)[:3]}"
+        assert not missing, f"{len(missing)} acknowledged incidents lost: {sorted(missing)[:3]}"
         all_acked |= acked
     # ... then the agent restarting on the same file: it opens, writes, and keeps everything.
     with Store.open(db) as s:

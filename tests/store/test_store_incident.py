@@ -10,7 +10,7 @@ import pytest
 
 from agent.extract.model import FileInfo, Uninspectable
 from agent.store import Incident, iso_utc, new_incident_id
-from agent.store.incident import COLUMNS, strip_query
+from agent.store.incident import COLUMNS
 
 ID_RE = re.compile(r"^INC-(\d{8})-[0-9A-HJKMNP-TV-Z]{8}$")   # Crockford: no I L O U
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from incident_factory import RAW, build_incident, detection
 
 from agent.detect import entities as E
 from agent.store import IncidentFilter, Reader, Store, build_query
-
-from incident_factory import RAW, build_incident, detection
 
 T0 = 1_795_000_000.0    # 2026-11-18T...Z
 HOUR = 3600.0
@@ -76,7 +75,7 @@ def test_filters(db, flt, expect):
 def test_get_by_id(db):
     path, names = db
     with Reader(path) as r:
-        for iid, name in names.items():
+        for iid in names:
             inc = r.get_incident(iid)
             assert inc is not None and inc.id == iid
 
