@@ -26,6 +26,7 @@ from agent.store.ecs import to_ecs
 _AGE_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FILTER_HELP = (__doc__ or "").split("\n\n", 1)[-1]
 
 
 def parse_time(text: str, now: float, option: str = "time") -> float:
@@ -62,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="incidents_command", metavar="SUBCOMMAND", required=True)
 
     ls = sub.add_parser("list", help="list incidents, newest first",
-                        description="List incidents, newest first. " + (__doc__ or ""))
+                        description="List incidents, newest first. " + _FILTER_HELP)
     ls.add_argument("--db", required=True, metavar="PATH", help="incident database (SQLite)")
     ls.add_argument("--since", metavar="T", help="from this time on (inclusive)")
     ls.add_argument("--until", metavar="T", help="before this time (exclusive)")
