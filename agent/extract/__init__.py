@@ -29,7 +29,10 @@ from agent.extract.model import (
     Uninspectable,
 )
 
+DEFAULT_LIMITS = Limits()  # frozen, so sharing one default is safe
+
 __all__ = [
+    "DEFAULT_LIMITS",
     "UNINSPECTABLE_REASONS",
     "ExtractionResult",
     "FileInfo",
@@ -42,7 +45,7 @@ __all__ = [
 
 
 def extract(body: bytes, content_type: str | None = None, content_encoding: str | None = None,
-            filename: str | None = None, limits: Limits = Limits(), where: str = "body",
+            filename: str | None = None, limits: Limits = DEFAULT_LIMITS, where: str = "body",
             deadline: float | None = None) -> ExtractionResult:
     """Text segments, files and uninspectable parts of one body.
 

@@ -87,8 +87,8 @@ class Budget:
             raise Exhausted
         if not self._size_spent:
             self._size_spent = True
-            self.record("size_limit", path,
-                        f"more than {self.limits.max_extracted_bytes} bytes extracted from the body")
+            self.record("size_limit", path, f"more than {self.limits.max_extracted_bytes} "
+                        "bytes extracted from the body")
         room = max(room, 0)
         self.used += room
         return room

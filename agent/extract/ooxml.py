@@ -123,15 +123,19 @@ def _stem(name: str) -> str:
 
 
 class RunText:
-    """Text of WordprocessingML / DrawingML runs, with paragraph, tab and table-cell breaks."""
+    """Text of WordprocessingML / DrawingML runs, with paragraph, tab and table-cell breaks.
+
+    A table row comes out as one tab-delimited line (paragraphs inside a cell are joined by
+    spaces), so a value keeps its row neighbours as context.
+    """
 
     TEXT = frozenset({"t", "delText"})     # deleted (tracked) text is still in the file
     AT_START = {"tab": "\t", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
-    AT_END = {"p": "\n", "tc": "\t", "tr": "\n"}
 
     def __init__(self, buf: TextBuffer):
         self.buf = buf
         self.inside = 0
+        self.cells = 0
         self.local = local_names()
 
     def attach(self, p) -> None:
@@ -143,6 +147,8 @@ class RunText:
         ln = self.local(name)
         if ln in self.TEXT:
             self.inside += 1
+        elif ln == "tc":
+            self.cells += 1
         else:
             mark = self.AT_START.get(ln)
             if mark:
@@ -152,10 +158,20 @@ class RunText:
         ln = self.local(name)
         if ln in self.TEXT:
             self.inside -= 1
+        elif ln == "p":
+            self.buf.add(" " if self.cells else "\n")
+        elif ln == "tc":
+            self.cells -= 1
+            self._replace_last(" ", "\t")
+        elif ln == "tr":
+            self._replace_last("\t", "\n")
+
+    def _replace_last(self, old: str, new: str) -> None:
+        parts = self.buf.parts
+        if parts and parts[-1] == old:
+            parts[-1] = new
         else:
-            mark = self.AT_END.get(ln)
-            if mark:
-                self.buf.add(mark)
+            self.buf.add(new)
 
     def chars(self, data: str) -> None:
         if self.inside:

@@ -94,7 +94,8 @@ def _attachments(reader: pypdf.PdfReader, blob: Blob, walker: Walker) -> None:
         try:
             contents = attachments[name]
         except _MALFORMED as e:
-            walker.budget.record("parse_error", where, f"attachment unreadable ({type(e).__name__})")
+            walker.budget.record("parse_error", where,
+                                 f"attachment unreadable ({type(e).__name__})")
             continue
         for data in contents:
             n = walker.budget.take(len(data), where)

@@ -10,8 +10,8 @@ any DOCTYPE at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pyexpat import ExpatError, ParserCreate, XMLParserType
 from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER as _NO_PARAM_ENTITIES
+from pyexpat import ExpatError, ParserCreate, XMLParserType
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
