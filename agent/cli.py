@@ -11,6 +11,7 @@ from agent import __version__
 # name -> (module, one-line help). Explicit on purpose: no discovery by package scanning.
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("agent.commands.scan", "scan files as upload bodies and report confidential data"),
+    "sniff": ("agent.commands.sniff", "passive monitor: connections, usage and proxy bypass from a pcap or interface"),
     "run": ("agent.commands.run", "run the inline proxy that enforces the policies"),
     "incidents": ("agent.commands.incidents", "list and show recorded incidents"),
     "rules": ("agent.commands.rules", "check rules, or run the rule test cases"),
