@@ -177,13 +177,10 @@ class Job:
         if kind == "json":
             jsonbody.extract_json(t, self, declared=declared_text_kind(blob.mime) == "json")
         elif kind == "xml":
-            try:
-                xmltext.xml_text(text, budget, blob.path, blob.field)
-            except Unreadable:
-                if declared_text_kind(blob.mime) == "xml":
-                    raise
-                # sniffed only (an HTML fragment, "<3 you"): the text is still read as is
-                budget.emit(text, blob.path, blob.field, charged=charged)
+            problem = xmltext.xml_text(text, budget, blob.path, blob.field, charged)
+            # only XML that said it was XML is a parse error; "<3 you" is just text
+            if problem is not None and declared_text_kind(blob.mime) == "xml":
+                raise problem
         elif kind in ("csv", "tsv"):
             tables.emit_table(text, sniff.table_delimiter(text) or b",", budget, blob.path,
                               charged, blob.field)

@@ -11,7 +11,7 @@ import re
 
 from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Unreadable
-from agent.extract.provenance import clean, join
+from agent.extract.provenance import MAX_NAME, clean, join
 
 ID_DIGITS = 9          # ints with at least this many digits are emitted as text
 MAX_PATH = 240
@@ -45,7 +45,7 @@ def to_bytes(s: str) -> bytes:
 
 
 def _key_path(parent: str, key: str) -> str:
-    if _IDENT.match(key):
+    if len(key) <= MAX_NAME and _IDENT.match(key):
         return f"{parent}.{key}"
     return "{}['{}']".format(parent, clean(key).replace("'", "\\'"))
 

@@ -15,7 +15,7 @@ from pyexpat import ExpatError, ParserCreate, XMLParserType
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from agent.extract.budget import Budget, Unreadable
+from agent.extract.budget import Budget, Exhausted, Unreadable
 from agent.extract.model import TableLayout
 
 FEED = 1 << 20
@@ -182,11 +182,23 @@ class AllText:
             self.buf.add(data)
 
 
-def xml_text(data: bytes, budget: Budget, path: str, field: str | None = None) -> None:
-    """One segment holding the text nodes and attribute values of an XML document."""
+def xml_text(data: bytes, budget: Budget, path: str, field: str | None = None,
+             charged: bool = False) -> Unreadable | None:
+    """One segment holding the text nodes and attribute values of an XML document.
+
+    XML that does not parse (or declares entities) is inspected as the raw text it is, and
+    the problem is returned for the caller to record or not.
+    """
     buf = TextBuffer(budget, path)
     parser = AllText(buf, attributes=True).attach(new_parser(forbid_dtd=False))
     try:
         run_parse(parser, [data], budget, path, buf)
-    finally:
+    except Unreadable as u:
+        buf.parts = []
+        budget.emit(data, path, field, charged=charged)
+        return u
+    except Exhausted:
         buf.flush(field)
+        raise
+    buf.flush(field)
+    return None
