@@ -20,7 +20,9 @@ from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Budget, Unreadable
 from agent.extract.provenance import clean, join
 
-CHUNK = 1 << 20
+# small enough that a CRC failure, which zipfile raises instead of returning the last read,
+# loses little of a corrupt member
+CHUNK = 1 << 18
 _LOCAL_HEADER = 30
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
                IndexError, OverflowError)

@@ -41,7 +41,7 @@ def test_every_string_with_path_and_nearest_key():
     ("2190999.99", False),        # floats are amounts
 ])
 def test_identifier_numbers_are_text(number, emitted):
-    r = extract(('{"ssn": %s}' % number).encode(), "application/json")
+    r = extract(b'{"ssn": ' + number.encode() + b'}', "application/json")
     assert [s.data for s in r.segments] == ([number.encode()] if emitted else [])
     if emitted:
         assert r.segments[0].field == "ssn"
