@@ -25,6 +25,7 @@ from agent.extract import (
     rtf,
     sniff,
     tables,
+    xlsx,
     xmltext,
 )
 from agent.extract.blob import Blob
@@ -63,7 +64,7 @@ FILE_HANDLERS: dict[str, Handler] = {
 ZIP_HANDLERS: dict[str, ZipHandler] = {
     "zip": archives.zip_archive,
     "docx": ooxml.docx,
-    "xlsx": ooxml.xlsx,
+    "xlsx": xlsx.xlsx,
     "pptx": ooxml.pptx,
     "odt": odf.odf,
     "ods": odf.odf,

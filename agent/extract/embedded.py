@@ -22,14 +22,16 @@ MIN_TEXT = 16
 _STD = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _URLSAFE = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-_WS = re.compile(rb"[ \t\r\n]+")
+_WS = re.compile(rb"[\r\n]+")
 _DATA_URL = re.compile(rb"data:([a-z0-9.+-]+/[a-z0-9.+-]+)?((?:;[a-z0-9.+-]+=[^;,]*)*)(;base64)?,",
                        re.I)
 
 
 def looks_encoded(s: bytes) -> bool:
     """Cheap pre-check before the regexes: most values are short or contain spaces."""
-    return (len(s) >= MIN_LEN and s[:1] != b"{") or s[:5].lower() == b"data:"
+    if s[:5].lower() == b"data:":
+        return True
+    return len(s) >= MIN_LEN and b" " not in s and s[:1] != b"{"
 
 
 def decode(s: bytes) -> tuple[bytes, str | None] | None:
@@ -46,7 +48,7 @@ def decode(s: bytes) -> tuple[bytes, str | None] | None:
         s = rest
     elif len(s) < MIN_LEN:
         return None
-    if b" " in s or b"\n" in s or b"\t" in s or b"\r" in s:
+    if b"\n" in s:
         s = _WS.sub(b"", s)  # MIME-style base64 wraps lines
     if len(s) % 4 == 1:
         return None

@@ -11,6 +11,7 @@ import re
 
 from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Unreadable
+from agent.extract.embedded import MIN_LEN
 from agent.extract.provenance import MAX_NAME, clean, join
 
 ID_DIGITS = 9          # ints with at least this many digits are emitted as text
@@ -57,36 +58,52 @@ def _short(path: str) -> str:
     return path[:half] + "…" + path[-half:]
 
 
+def _plain(data: bytes) -> bool:
+    """Cheap test for the common value: neither JSON text nor a candidate base64 payload."""
+    return data[:1] not in (b"{", b"[") and (len(data) < MIN_LEN or b" " in data) \
+        and not data[:5].lower() == b"data:"
+
+
 def walk(doc, path: str, walker: Walker, depth: int, field: str | None = None) -> None:
     """Emit every string (and identifier-like number) of a parsed document.
 
     ``path`` is the provenance of the document; values get ``<path>/json:$.a.b[2]``.
     """
     budget = walker.budget
+    emit = budget.emit
+    value = walker.value
     prefix = join(path, "json:")
+    keys: dict[str, tuple[str, str]] = {}  # key -> (path suffix, clean name); keys repeat
     stack: list[tuple[object, str, str | None]] = [(doc, "$", field)]
+    pop, push = stack.pop, stack.append
     n = 0
     while stack:
-        v, p, key = stack.pop()
+        v, p, key = pop()
         n += 1
         if not n & 1023:
             budget.tick(path)
-        if isinstance(v, str):
+        kind = type(v)
+        if kind is str:
             if v:
-                kind = type(v)
-                data = v.encode("ascii") if kind is _Digits else to_bytes(v)
-                where = prefix + _short(p)
-                if kind is _Digits:
-                    budget.emit(data, where, key)
+                data = to_bytes(v)
+                where = prefix + (p if len(p) <= MAX_PATH else _short(p))
+                if _plain(data):
+                    emit(data, where, key)
                 else:
-                    walker.value(data, where, key, depth)
-        elif isinstance(v, dict):
-            items = list(v.items())
-            for k, x in reversed(items):
-                stack.append((x, _key_path(p, k), clean(k)))
-        elif isinstance(v, list):
+                    value(data, where, key, depth)
+        elif kind is dict:
+            for k, x in reversed(list(v.items())):
+                known = keys.get(k)
+                if known is None:
+                    known = (_key_path("", k), clean(k))
+                    if len(keys) < 4096:
+                        keys[k] = known
+                push((x, p + known[0], known[1]))
+        elif kind is list:
             for i in range(len(v) - 1, -1, -1):
-                stack.append((v[i], f"{p}[{i}]", key))
+                push((v[i], f"{p}[{i}]", key))
+        elif kind is _Digits:
+            emit(v.encode("ascii"), prefix + _short(p), key)
 
 
 def extract_json(blob: Blob, walker: Walker, declared: bool) -> None:

@@ -14,7 +14,7 @@ from agent.extract import archives
 from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Budget, Exhausted, Unreadable
 from agent.extract.model import TableLayout
-from agent.extract.ooxml import Package
+from agent.extract.package import Package
 from agent.extract.provenance import clean
 from agent.extract.xmltext import AllText, BufferFull, TextBuffer, local_names
 

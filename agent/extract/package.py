@@ -1,0 +1,111 @@
+"""A zip-based document package (OOXML or ODF): its parts, streamed through XML handlers."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable
+
+from agent.extract import archives, xmltext
+from agent.extract.blob import Blob, Walker
+from agent.extract.budget import Unreadable
+from agent.extract.provenance import clean, join
+from agent.extract.xmltext import AllText, BufferFull, TextBuffer
+
+
+class Package:
+    """The parts of one OOXML/ODF zip and how to stream them through an XML handler."""
+
+    def __init__(self, zf: zipfile.ZipFile, blob: Blob, walker: Walker):
+        self.zf = zf
+        self.blob = blob
+        self.walker = walker
+        self.budget = walker.budget
+        self.infos = {i.filename: i for i in archives.entries(zf, self.budget, blob.path)}
+
+    def where(self, label: str) -> str:
+        return join(self.blob.path, label)
+
+    def parse(self, name: str, attach: Callable, path: str) -> bool:
+        """Stream part ``name`` through a fresh parser set up by ``attach``; False if unread.
+
+        A broken part is recorded against ``path`` and the other parts are still read.
+        """
+        info = self.infos.get(name)
+        if info is None:
+            return False
+        parser = xmltext.new_parser(forbid_dtd=True)
+        attach(parser)
+        try:
+            xmltext.feed(parser, archives.member_chunks(self.zf, info, self.budget, path,
+                                                        len(self.blob.data)),
+                         self.budget, path)
+        except BufferFull:
+            return False
+        except Unreadable as u:
+            self.budget.record(u.reason, path, u.detail)
+            return False
+        return True
+
+    def text(self, name: str, label: str, handler: Callable | None = None) -> None:
+        """One segment with the text of part ``name``."""
+        path = self.where(label)
+        buf = TextBuffer(self.budget, path)
+        h = (handler or AllText)(buf)
+        try:
+            self.parse(name, h.attach, path)
+        finally:
+            buf.flush()
+
+    def rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """``{rId: (type, target part name)}`` from the part's relationships."""
+        folder, base = posixpath.split(part)
+        rels_name = posixpath.join(folder, "_rels", base + ".rels")
+        found: dict[str, tuple[str, str]] = {}
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if name.rpartition(":")[2] == "Relationship" and attrs.get("TargetMode") != "External":
+                target = attrs.get("Target", "")
+                if target.startswith("/"):
+                    resolved = target.lstrip("/")
+                else:
+                    resolved = posixpath.normpath(posixpath.join(folder, target))
+                found[attrs.get("Id", "")] = (attrs.get("Type", ""), resolved)
+
+        def attach(p):
+            p.StartElementHandler = start
+
+        self.parse(rels_name, attach, self.where("part:relationships"))
+        return found
+
+    def matching(self, pattern: re.Pattern) -> list[str]:
+        return sorted((n for n in self.infos if pattern.fullmatch(n)), key=natural)
+
+    def embedded(self, folder: str) -> None:
+        """Files embedded in the document (an xlsx inside a docx ...), opened like any file."""
+        for name in sorted(self.infos):
+            if not name.startswith(folder + "/embeddings/"):
+                continue
+            info = self.infos[name]
+            where = self.where(f"embedded:{clean(posixpath.basename(name))}")
+            data, problem, truncated = archives.read_member(self.zf, info, self.budget, where,
+                                                            len(self.blob.data))
+            self.walker.open(Blob(data, where, self.blob.depth + 1, name=posixpath.basename(name),
+                                  charged=True, truncated=truncated, is_file=True))
+            if problem is not None:
+                self.budget.record(problem.reason, where, problem.detail)
+
+    def properties(self) -> None:
+        self.text("docProps/core.xml", "part:properties")
+        self.text("docProps/custom.xml", "part:custom-properties")
+
+
+def natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def stem(name: str) -> str:
+    return posixpath.splitext(posixpath.basename(name))[0]
+
+

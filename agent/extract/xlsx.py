@@ -1,0 +1,240 @@
+"""xlsx: every sheet (hidden ones too) as one tab-delimited segment with its header row.
+
+Cells are rendered as Excel shows their stored values: shared and inline strings, numbers,
+booleans, formula results. Comments, drawings, charts and properties come out as text too.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+from agent.extract.blob import Blob, Walker
+from agent.extract.budget import Exhausted
+from agent.extract.model import TableLayout
+from agent.extract.ooxml import RunText
+from agent.extract.package import Package, stem
+from agent.extract.provenance import clean
+from agent.extract.xmltext import BufferFull, TextBuffer, local_names
+
+MAX_COLUMNS = 16384  # XFD, Excel's last column
+
+_XLSX_PARTS = (
+    (re.compile(r"xl/comments\d*\.xml"), RunText),
+    (re.compile(r"xl/threadedComments/\w+\.xml"), None),
+    (re.compile(r"xl/drawings/drawing\d*\.xml"), RunText),
+    (re.compile(r"xl/charts/chart\d*\.xml"), None),
+)
+_WORKSHEET = re.compile(r"xl/worksheets/sheet\d+\.xml")
+_FLAT = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+
+
+def xlsx(blob: Blob, walker: Walker, kind: str, zf: zipfile.ZipFile) -> None:
+    pkg = Package(zf, blob, walker)
+    strings = _shared_strings(pkg)
+    for name, part in _sheets(pkg):
+        _sheet(pkg, part, f"sheet:{clean(name)}", strings)
+    for pattern, handler in _XLSX_PARTS:
+        for name in pkg.matching(pattern):
+            pkg.text(name, f"part:{stem(name)}", handler)
+    pkg.properties()
+    pkg.embedded("xl")
+
+
+def _sheets(pkg: Package) -> list[tuple[str, str]]:
+    """``(sheet name, part)`` in workbook order, then worksheet parts the workbook left out."""
+    listed: list[tuple[str, str]] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name.rpartition(":")[2] == "sheet":
+            rid = next((v for k, v in attrs.items() if k.rpartition(":")[2] == "id"
+                        and k != "sheetId"), None)
+            listed.append((attrs.get("name", ""), rid or ""))
+
+    def attach(p):
+        p.StartElementHandler = start
+
+    pkg.parse("xl/workbook.xml", attach, pkg.where("part:workbook"))
+    rels = pkg.rels("xl/workbook.xml")
+    out = [(n or stem(rels[r][1]), rels[r][1]) for n, r in listed
+           if r in rels and rels[r][1] in pkg.infos]
+    seen = {p for _, p in out}
+    return out + [(stem(p), p) for p in pkg.matching(_WORKSHEET) if p not in seen]
+
+
+def _shared_strings(pkg: Package) -> list[str]:
+    strings: list[str] = []
+    path = pkg.where("part:sharedStrings")
+    state = {"inside": 0, "phonetic": 0}
+    parts: list[str] = []
+    local = local_names()
+    budget = pkg.budget
+
+    def start(name: str, attrs) -> None:
+        ln = local(name)
+        if ln == "t":
+            state["inside"] += 1
+        elif ln == "rPh":
+            state["phonetic"] += 1
+        elif ln == "si":
+            parts.clear()
+
+    def end(name: str) -> None:
+        ln = local(name)
+        if ln == "t":
+            state["inside"] -= 1
+        elif ln == "rPh":
+            state["phonetic"] -= 1
+        elif ln == "si":
+            s = "".join(parts).translate(_FLAT)
+            # held in memory and repeated into every sheet that uses it: charge it
+            budget.take(len(s), path)
+            strings.append(s)
+
+    def chars(data: str) -> None:
+        if state["inside"] and not state["phonetic"]:
+            parts.append(data)
+
+    def attach(p):
+        p.StartElementHandler = start
+        p.EndElementHandler = end
+        p.CharacterDataHandler = chars
+
+    for name in ("xl/sharedStrings.xml", "xl/sharedstrings.xml"):
+        if name in pkg.infos:
+            pkg.parse(name, attach, path)
+            break
+    return strings
+
+
+_COLUMN = re.compile(r"([A-Za-z]{1,3})\d*")
+
+
+def _column(ref: str | None, cache: dict[str, int]) -> int | None:
+    if not ref:
+        return None
+    col = cache.get(ref)
+    if col is not None:
+        return col
+    m = _COLUMN.match(ref)
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    col -= 1
+    if len(cache) < 100_000:
+        cache[ref] = col
+    return col
+
+
+def _number(v: str) -> str:
+    """Numbers as typed: "7.8051120E7" (how some writers store 78051120) becomes "78051120"."""
+    if "E" in v or "e" in v:
+        try:
+            f = float(v)
+        except ValueError:
+            return v
+        if f.is_integer() and abs(f) < 1e16:
+            return str(int(f))
+    return v
+
+
+class SheetText:
+    """Rows of a worksheet as tab-delimited lines; the first non-empty row is the header."""
+
+    def __init__(self, buf: TextBuffer, strings: list[str]):
+        self.buf = buf
+        self.strings = strings
+        self.header: tuple[str, ...] | None = None
+        self.row: list[str] = []
+        self.cell: list[str] = []
+        self.ctype: str | None = None
+        self.col: int | None = None
+        self.capture = 0
+        self.phonetic = 0
+        self.cols: dict[str, int] = {}
+        self.local = local_names()
+
+    def attach(self, p) -> None:
+        p.StartElementHandler = self.start
+        p.EndElementHandler = self.end
+        p.CharacterDataHandler = self.chars
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        ln = self.local(name)
+        if ln == "c":
+            self.ctype = attrs.get("t")
+            self.col = _column(attrs.get("r"), self.cols)
+            self.cell = []
+        elif ln == "v" or ln == "t":
+            self.capture += 1
+        elif ln == "rPh":
+            self.phonetic += 1
+        elif ln == "row":
+            self.row = []
+
+    def end(self, name: str) -> None:
+        ln = self.local(name)
+        if ln == "v" or ln == "t":
+            self.capture -= 1
+        elif ln == "c":
+            self._cell_done()
+        elif ln == "rPh":
+            self.phonetic -= 1
+        elif ln == "row":
+            self._row_done()
+
+    def chars(self, data: str) -> None:
+        if self.capture and not self.phonetic:
+            self.cell.append(data)
+
+    def _cell_done(self) -> None:
+        raw = "".join(self.cell)
+        t = self.ctype
+        if t == "s":
+            try:
+                value = self.strings[int(raw)]
+            except (ValueError, IndexError):
+                value = ""
+        elif t is None or t == "n":
+            value = _number(raw)
+        elif t == "b":
+            value = "TRUE" if raw == "1" else "FALSE" if raw == "0" else raw
+        else:  # inlineStr, str (formula text), e (error), d (ISO date)
+            value = raw.translate(_FLAT)
+        col = self.col if self.col is not None else len(self.row)
+        if col >= MAX_COLUMNS:
+            return
+        row = self.row
+        if col > len(row):
+            row.extend([""] * (col - len(row)))
+        if col == len(row):
+            row.append(value)
+        else:
+            row[col] = value
+
+    def _row_done(self) -> None:
+        row = self.row
+        self.row = []
+        if not any(row):
+            return
+        if self.header is None:
+            self.header = tuple(c.strip().lower()[:100] for c in row[:1000])
+        self.buf.add("\t".join(row))
+        self.buf.add("\n")
+
+
+def _sheet(pkg: Package, part: str, label: str, strings: list[str]) -> None:
+    path = pkg.where(label)
+    buf = TextBuffer(pkg.budget, path)
+    h = SheetText(buf, strings)
+    try:
+        pkg.parse(part, h.attach, path)
+    finally:
+        try:
+            if h.row:
+                h._row_done()  # a sheet cut short keeps its last partial row
+        except (BufferFull, Exhausted):
+            pass
+        buf.flush(table=TableLayout(b"\t", h.header or ()))
