@@ -156,8 +156,8 @@ class Monitor:
                 else:
                     stats.undecoded += 1
                     continue
-                if end > len(data):
-                    end = len(data)          # snaplen-truncated capture
+                # ``end`` may lie beyond the frame (snaplen-truncated capture): byte counts
+                # follow the IP header, slices for parsing simply come out shorter.
                 if proto == 6:
                     fl = data[l4 + 13]
                     pstart = l4 + ((data[l4 + 12] >> 4) << 2)

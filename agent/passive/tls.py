@@ -102,6 +102,8 @@ def looks_like_hello(data: bytes) -> bool:
 def parse_records(data: bytes) -> ClientHello | _More | None:
     """Parse a ClientHello from the start of a TCP stream (one or more TLS records)."""
     if len(data) < 6:
+        if len(data) == 5 and not (data[3] or data[4]):
+            return None                                # empty record
         return MORE if _prefix_ok(data) else None
     if not looks_like_hello(data):
         return None

@@ -26,7 +26,7 @@ from scapy.packet import Packet, Padding, Raw
 from scapy.utils import PcapNgWriter, PcapWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import builders  # noqa: E402
+import pcap_builders as builders  # noqa: E402
 
 from agent.passive import quic  # noqa: E402
 
