@@ -45,3 +45,9 @@ def directory() -> Directory:
 @pytest.fixture
 def classifier(catalogue: Catalogue, directory: Directory) -> Classifier:
     return Classifier(catalogue, directory, [PROXY])
+
+
+@pytest.fixture(scope="session")
+def classifier_factory(catalogue: Catalogue, directory: Directory):
+    """For hypothesis tests, which may not use function-scoped fixtures."""
+    return lambda: Classifier(catalogue, directory, [PROXY])

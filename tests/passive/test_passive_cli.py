@@ -1,0 +1,86 @@
+"""`dlp-agent sniff` end to end: the real command in a subprocess on the generated captures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_passive_monitor import check
+
+ROOT = Path(__file__).resolve().parents[2]
+# the installed console script, as operators run it (make setup puts it next to the interpreter)
+AGENT = [str(Path(sys.executable).parent / "dlp-agent"), "sniff"]
+
+
+def sniff(*args: str, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*AGENT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          **kw)
+
+
+@pytest.mark.parametrize("name", ["passive.pcap", "passive.pcapng"])
+def test_jsonl_matches_ground_truth(capture_dir, truth, name):
+    r = sniff("--pcap", str(capture_dir / name), "--directory", str(capture_dir / "directory.yaml"),
+              "--proxy", "10.0.0.2:3128", "--format", "jsonl")
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    check(records, truth)
+    assert all(rec["source"] == "passive" and rec["uid"].startswith("C") for rec in records)
+    assert "535 packets, 30 connections" in r.stderr
+    assert "\r" not in r.stderr                       # no progress bar when stderr is not a tty
+
+
+def test_output_file_and_stable_uids(capture_dir, tmp_path):
+    args = ["--pcap", str(capture_dir / "passive.pcap"), "--proxy", "10.0.0.2:3128"]
+    r = sniff(*args, "--output", str(tmp_path / "out.jsonl"))
+    assert r.returncode == 0 and r.stdout == ""
+    again = sniff(*args)
+    assert (tmp_path / "out.jsonl").read_text() == again.stdout   # deterministic per capture
+
+
+def test_without_proxy_the_proxied_upload_is_not_hidden(capture_dir):
+    """Without --proxy, the proxy's own upstream Dropbox upload is a bypass from 'unassigned'."""
+    r = sniff("--pcap", str(capture_dir / "passive.pcap"), "--directory",
+              str(capture_dir / "directory.yaml"))
+    recs = {(x["client_ip"], x["client_port"]): x for x in map(json.loads, r.stdout.splitlines())}
+    upstream = recs[("10.0.0.2", 61000)]
+    assert upstream["bypass"] and upstream["department"] == "unassigned" and not upstream["via_proxy"]
+
+
+def test_bypass_categories_option(capture_dir):
+    r = sniff("--pcap", str(capture_dir / "passive.pcap"), "--bypass-categories", "paste")
+    recs = list(map(json.loads, r.stdout.splitlines()))
+    assert {x["app"] for x in recs if x["bypass"]} == {"pastebin"}
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--pcap", "/nonexistent/x.pcap"], "cannot read /nonexistent/x.pcap"),
+    (["--pcap", "README.md"], "not a pcap or pcapng file"),
+    (["--pcap", "{pcap}", "--proxy", "proxy.county.local:3128"], "is not an IP address"),
+    (["--pcap", "{pcap}", "--proxy", "10.0.0.2"], "expected ADDR:PORT"),
+    (["--pcap", "{pcap}", "--bypass-categories", "gambling"], "unknown bypass categories: gambling"),
+    (["--pcap", "{pcap}", "--directory", "/nonexistent.yaml"], "/nonexistent.yaml"),
+    (["--iface", "nosuch0"], "no network interface 'nosuch0'"),
+    (["--iface", "lo", "--bpf", "tcp port banana"], "cannot use BPF filter"),
+])
+def test_bad_usage_exits_2_naming_the_problem(capture_dir, args, message):
+    r = sniff(*[a.replace("{pcap}", str(capture_dir / "passive.pcap")) for a in args])
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_capture_privileges_exit_2():
+    """Without CAP_NET_RAW the command says what is needed and exits 2."""
+    cmd = [*AGENT, "--iface", "lo"]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root and util-linux setpriv is missing: cannot drop CAP_NET_RAW")
+        cmd = [setpriv, "--bounding-set", "-net_raw", "--inh-caps", "-net_raw", *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "needs the CAP_NET_RAW capability" in r.stderr and "Traceback" not in r.stderr
