@@ -48,6 +48,20 @@ class Package:
             return False
         return True
 
+    def read(self, name: str, path: str) -> tuple[bytes, Unreadable | None]:
+        """A part's bytes held whole (not charged: XML is transient, its text is charged)."""
+        info = self.infos.get(name)
+        if info is None:
+            return b"", None
+        chunks: list[bytes] = []
+        try:
+            for chunk in archives.member_chunks(self.zf, info, self.budget, path,
+                                                len(self.blob.data)):
+                chunks.append(chunk)
+        except Unreadable as u:
+            return b"".join(chunks), u
+        return b"".join(chunks), None
+
     def text(self, name: str, label: str, handler: Callable | None = None) -> None:
         """One segment with the text of part ``name``."""
         path = self.where(label)

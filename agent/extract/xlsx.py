@@ -6,11 +6,13 @@ booleans, formula results. Comments, drawings, charts and properties come out as
 
 from __future__ import annotations
 
+import html
 import re
 import zipfile
 
+from agent.extract import xmltext
 from agent.extract.blob import Blob, Walker
-from agent.extract.budget import Exhausted
+from agent.extract.budget import Exhausted, Unreadable
 from agent.extract.model import TableLayout
 from agent.extract.ooxml import RunText
 from agent.extract.package import Package, stem
@@ -32,8 +34,9 @@ _FLAT = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 def xlsx(blob: Blob, walker: Walker, kind: str, zf: zipfile.ZipFile) -> None:
     pkg = Package(zf, blob, walker)
     strings = _shared_strings(pkg)
+    strings_utf8 = [x.encode("utf-8", "surrogatepass") for x in strings]
     for name, part in _sheets(pkg):
-        _sheet(pkg, part, f"sheet:{clean(name)}", strings)
+        _sheet(pkg, part, f"sheet:{clean(name)}", strings, strings_utf8)
     for pattern, handler in _XLSX_PARTS:
         for name in pkg.matching(pattern):
             pkg.text(name, f"part:{stem(name)}", handler)
@@ -225,12 +228,24 @@ class SheetText:
         self.buf.add("\n")
 
 
-def _sheet(pkg: Package, part: str, label: str, strings: list[str]) -> None:
+def _sheet(pkg: Package, part: str, label: str, strings: list[str],
+           strings_utf8: list[bytes]) -> None:
     path = pkg.where(label)
+    if part not in pkg.infos:
+        return
+    data, problem = pkg.read(part, path)
+    if problem is None and fast_sheet(data, strings_utf8, pkg.budget, path):
+        return
     buf = TextBuffer(pkg.budget, path)
     h = SheetText(buf, strings)
+    parser = xmltext.new_parser(forbid_dtd=True)
+    h.attach(parser)
     try:
-        pkg.parse(part, h.attach, path)
+        xmltext.feed(parser, [data], pkg.budget, path)
+    except BufferFull:
+        pass
+    except Unreadable as u:
+        problem = problem or u
     finally:
         try:
             if h.row:
@@ -238,3 +253,108 @@ def _sheet(pkg: Package, part: str, label: str, strings: list[str]) -> None:
         except (BufferFull, Exhausted):
             pass
         buf.flush(table=TableLayout(b"\t", h.header or ()))
+    if problem is not None:
+        pkg.budget.record(problem.reason, path, problem.detail)
+
+
+# The fast path: most sheets are written by Excel, LibreOffice or openpyxl in one of a few
+# cell shapes. One regex matches a whole cell (C speed, no per-element Python calls); any
+# `<c` it cannot match whole -- other attribute order, rich text, prefixes, CDATA --
+# sends the sheet to the expat path, so an unusual shape costs speed, never text.
+_A = rb'\s+[\w:.-]+\s*=\s*"[^"]*"'
+_TOKENS = re.compile(
+    rb'(<c)(?:\s+r="([A-Z]{1,3})[0-9]+")?(?:\s+s="[0-9]*")?(?:\s+t="([a-zA-Z]+)")?'
+    rb'(?:\s+(?!(?:r|s|t)\s*=)[\w:.-]+\s*=\s*"[^"]*")*\s*'
+    rb"(?:/>|>(?:<f(?:" + _A + rb")*\s*(?:/>|>[^<]*</f>))?"
+    rb"(?:<v>([^<]*)</v>|<v/>|<is><t(?:" + _A + rb")*\s*>([^<]*)</t></is>)?</c>)"
+    rb"|(<row)(?:" + _A + rb")*\s*(/?)>"
+    rb"|(</row>)"
+    rb"|(<c[\s/>])"
+)
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|f|r|rPh)[\s/>]")
+_FLAT_B = bytes.maketrans(b"\t\n\r", b"   ")
+_FLUSH = 1 << 20
+
+
+def fast_sheet(data: bytes, strings: list[bytes], budget, path: str) -> bool:
+    """Emit the sheet from its common cell shapes; False (nothing emitted) when unusual."""
+    # No "<!" at all: no DOCTYPE or entity declarations (so no entity tricks), no CDATA or
+    # comments the regex would misread. Well-formedness is not checked here: text from a
+    # broken sheet is still text to inspect.
+    if b"<!" in data or _PREFIXED.search(data):
+        return False
+    tokens = _TOKENS.findall(data)
+    if any(t[8] for t in tokens):
+        return False
+    lines: list[bytes] = []
+    header: tuple[str, ...] | None = None
+    row: list[bytes] = []
+    cols: dict[bytes, int] = {}
+    pending = 0
+    n_strings = len(strings)
+    try:
+        for n, (cell, ref, t, v, inline, row_open, _, row_close, _) in enumerate(tokens):
+            if not n & 4095:
+                budget.tick(path)
+            if cell:
+                if t == b"s":
+                    i = int(v) if v.isdigit() else -1
+                    value = strings[i] if 0 <= i < n_strings else b""
+                elif not t or t == b"n":
+                    value = _number_b(v) if b"E" in v or b"e" in v else v
+                elif t == b"inlineStr":
+                    value = inline
+                elif t == b"b":
+                    value = b"TRUE" if v == b"1" else b"FALSE" if v == b"0" else v
+                else:
+                    value = v
+                if t != b"s" and value:
+                    if b"&" in value:
+                        value = html.unescape(value.decode("utf-8", "replace")).encode()
+                    if b"\t" in value or b"\n" in value or b"\r" in value:
+                        value = value.translate(_FLAT_B)
+                if ref:
+                    col = cols.get(ref)
+                    if col is None:
+                        col = cols[ref] = _column(ref.decode("ascii"), {})
+                else:
+                    col = len(row)
+                if col >= MAX_COLUMNS:
+                    continue
+                if col == len(row):
+                    row.append(value)
+                elif col > len(row):
+                    row.extend([b""] * (col - len(row)))
+                    row.append(value)
+                else:
+                    row[col] = value
+            elif row_open:
+                row = []
+            elif row_close:
+                if any(row):
+                    if header is None:
+                        header = tuple(c.decode("utf-8", "replace").strip().lower()[:100]
+                                       for c in row[:1000])
+                    line = b"\t".join(row) + b"\n"
+                    lines.append(line)
+                    pending += len(line)
+                    if pending >= _FLUSH:
+                        got = budget.take(pending, path)
+                        pending -= got
+                        if pending:
+                            break
+                row = []
+    finally:
+        data = b"".join(lines)
+        if pending:  # not yet charged: what fits is kept, the rest dropped
+            got = budget.take(pending, path, final=True)
+            data = data[:len(data) - (pending - got)]
+        budget.emit(data.rstrip(b"\n"), path, table=TableLayout(b"\t", header or ()),
+                    charged=True)
+    return True
+
+
+def _number_b(v: bytes) -> bytes:
+    if b"E" in v or b"e" in v:
+        return _number(v.decode("ascii", "replace")).encode()
+    return v

@@ -55,8 +55,8 @@ def feed(parser: XMLParserType, chunks: Iterable[bytes], budget: Budget, path: s
     """Parse ``chunks`` to the end, checking the deadline between them."""
     try:
         for chunk in chunks:
-            budget.tick(path)
             for i in range(0, len(chunk), FEED):
+                budget.tick(path)
                 parser.Parse(chunk[i:i + FEED] if len(chunk) > FEED else chunk, False)
         parser.Parse(b"", True)
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as e:

@@ -55,6 +55,31 @@ def xlsx_bytes(sheets: dict[str, list[list]], hidden: tuple[str, ...] = ()) -> b
     return out.getvalue()
 
 
+def xlsx_sst_bytes(sheets: dict[str, list[list]], hidden: tuple[str, ...] = (),
+                   comments: dict[str, str] | None = None,
+                   rich: tuple[str, str, str] | None = None) -> bytes:
+    """A workbook written by XlsxWriter, which (like Excel) uses a shared strings table."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    bold = wb.add_format({"bold": True})
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    ws.write(r, c, value)
+        for cell, text in (comments or {}).items():
+            ws.write_comment(cell, text)
+        if rich:
+            ws.write_rich_string(rich[0], bold, rich[1], rich[2])
+        if name in hidden:
+            ws.hide()
+    wb.close()
+    return out.getvalue()
+
+
 def pptx_bytes(slides: list[tuple[str, str | None]]) -> bytes:
     """Slides of (body text, speaker notes)."""
     from pptx import Presentation

@@ -49,8 +49,9 @@ def test_external_entity_in_xlsx_sheet_is_parse_error():
 
 
 def test_malformed_sheet_keeps_rows_read_before_the_error():
+    # the comment sends the sheet to the expat path, which reports the break
     ns = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    sheet = (b"<worksheet " + ns + b"><sheetData>"
+    sheet = (b"<worksheet " + ns + b"><sheetData><!-- exported -->"
              b'<row r="1"><c r="A1" t="inlineStr"><is><t>ssn</t></is></c></row>'
              b'<row r="2"><c r="A2" t="inlineStr"><is><t>' + SSN.encode() + b"</t></is></c></row>"
              b'<row r="3"><c r="A3"><v>1</v></c><broken></sheetData></worksheet>')
@@ -58,6 +59,17 @@ def test_malformed_sheet_keeps_rows_read_before_the_error():
     assert reasons(r) == [("parse_error", "sheet:S")]
     assert found(r, SSN) == ["sheet:S"]
     assert r.segments[0].table.header == ("ssn",)
+
+
+def test_malformed_sheet_in_a_regular_shape_is_still_read_whole():
+    # the regex path does not judge well-formedness: every cell's text is inspected
+    ns = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    sheet = (b"<worksheet " + ns + b"><sheetData>"
+             b'<row r="1"><c r="A1" t="inlineStr"><is><t>ssn</t></is></c></row>'
+             b'<row r="2"><c r="A2" t="inlineStr"><is><t>' + SSN.encode() + b"</t></is></c></row>"
+             b"<broken></sheetData></worksheet>")
+    r = extract(_replace_member(xlsx_bytes({"S": [["a"]]}), "xl/worksheets/sheet1.xml", sheet))
+    assert found(r, SSN) == ["sheet:S"]
 
 
 def test_shared_string_amplification_hits_size_limit():

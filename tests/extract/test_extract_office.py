@@ -16,6 +16,7 @@ from extract_docs import (
     pptx_bytes,
     reasons,
     xlsx_bytes,
+    xlsx_sst_bytes,
 )
 
 from agent.extract import extract
@@ -50,8 +51,9 @@ def test_docx_properties_and_deleted_text_are_read():
     assert found(r, "555-66-7777") == ["part:properties"]
 
 
-def test_xlsx_sheets_shared_strings_numbers_and_header():
-    book = xlsx_bytes({
+@pytest.mark.parametrize("build", [xlsx_bytes, xlsx_sst_bytes])  # inline / shared strings
+def test_xlsx_sheets_strings_numbers_and_header(build):
+    book = build({
         "Payroll": [["Name", "SSN", "Salary"], ["Pat Doe", SSN, 55000],
                     ["Lee Roe", "219-09-9999", 61000.5]],
         "Accounts": [["Routing", "Account"], [21000021, 123456789012]],
