@@ -73,7 +73,7 @@ def _walk(body: bytes, content_type: str | None, content_encoding: str | None,
           filename: str | None, budget: Budget) -> None:
     data, charged, truncated = body, False, False
     problem = None
-    if content_encoding and content_encoding.strip():
+    if body and content_encoding and content_encoding.strip():
         decoded, charged = encoding.decode_content(body, content_encoding, budget, "")
         data, problem, truncated = decoded.data, decoded.problem, decoded.truncated
     mime, params = content_type_params(content_type)

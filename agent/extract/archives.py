@@ -161,6 +161,8 @@ def compressed_file(blob: Blob, walker: Walker, kind: str) -> None:
     name = gzip_name(blob.data) if kind == "gzip" else None
     where = join(blob.path, f"{kind}:member={clean(name)}" if name else kind)
     decoded = encoding.decompress(_COMPRESSED[kind], blob.data, walker.budget, where)
+    if not decoded.data and decoded.problem is not None:
+        raise Unreadable("parse_error", f"not a valid {kind} file")
     walker.open(Blob(decoded.data, where, blob.depth + 1, name=name, charged=True,
                      truncated=decoded.truncated, is_file=True))
     if decoded.problem is not None:

@@ -137,19 +137,26 @@ class Job:
         if kind is None:
             self._text(blob)
             return
-        zf = None
-        if kind == "zip":
-            zf = archives.open_zip(data)  # Unreadable(parse_error) when broken
-            kind = sniff.zip_kind(zf)
-        if blob.is_file:
-            self.budget.add_file(blob.path, blob.name, kind, len(data))
-        if blob.depth > self.budget.limits.max_depth:
-            raise Unreadable("depth_limit", f"{kind} nested {blob.depth} deep, more than "
-                             f"{self.budget.limits.max_depth}")
-        if zf is not None:
-            ZIP_HANDLERS[kind](blob, self, kind, zf)
-        else:
-            FILE_HANDLERS[kind](blob, self, kind)
+        try:
+            zf = None
+            if kind == "zip":
+                zf = archives.open_zip(data)  # Unreadable(parse_error) when broken
+                kind = sniff.zip_kind(zf)
+            if blob.is_file:
+                self.budget.add_file(blob.path, blob.name, kind, len(data))
+            if blob.depth > self.budget.limits.max_depth:
+                raise Unreadable("depth_limit", f"{kind} nested {blob.depth} deep, more than "
+                                 f"{self.budget.limits.max_depth}")
+            if zf is not None:
+                ZIP_HANDLERS[kind](blob, self, kind, zf)
+            else:
+                FILE_HANDLERS[kind](blob, self, kind)
+        except Unreadable as u:
+            if u.reason == "parse_error" and not blob.truncated:
+                # text behind a fake signature ("%PDF-" or "PK\3\4" glued onto a CSV) must
+                # not escape inspection: a container that does not parse keeps its strings
+                self.budget.emit(binary.printable_runs(data), blob.path, blob.field)
+            raise
 
     def _text(self, blob: Blob) -> None:
         """Text formats: charset first (UTF-16 is transcoded), then JSON / XML / CSV / text."""

@@ -21,8 +21,8 @@ FILE_TYPES = (
     # recognised, not readable
     "doc", "xls", "ppt", "msg", "ole", "encrypted-office", "xlsb", "7z", "rar",
     "png", "jpeg", "gif", "tiff", "webp", "bmp", "heic", "mp4", "sqlite", "exe", "elf",
-    # other
-    "binary", "empty",
+    # other ("encrypted": a password-protected archive member, type unknowable)
+    "binary", "empty", "encrypted",
 )
 
 IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "tiff", "webp", "bmp", "heic"})

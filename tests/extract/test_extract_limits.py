@@ -164,3 +164,11 @@ def test_legacy_doc_is_unsupported_but_strings_are_read():
     assert reasons(r) == [("unsupported", "body")]
     assert r.files[0].type == "doc"
     assert found(r, SSN) == ["body"]
+
+
+@pytest.mark.parametrize("prefix", [b"%PDF-1.7\n", b"PK\x03\x04", b"\x1f\x8b\x08\x00"])
+def test_fake_signature_does_not_hide_text(prefix):
+    body = prefix + f"name,ssn\nPat,{SSN}\n".encode()
+    r = extract(body, "text/csv")
+    assert reasons(r) == [("parse_error", "body")]
+    assert found(r, SSN) == ["body"]

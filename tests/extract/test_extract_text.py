@@ -139,3 +139,18 @@ def test_binary_body_keeps_printable_strings():
     body = b"\x0a\x0bPat Doe\x00\x01\x12\x0b" + SSN.encode() + b"\x18\x96\x01\x00\xff"
     r = extract(body, "application/x-protobuf")
     assert found(r, SSN) == ["body"]
+
+
+def test_where_names_the_body_and_inner_paths_are_relative():
+    r = extract(f"SSN {SSN}".encode(), "text/plain", where="response")
+    assert r.segments[0].where == "response"
+    r = extract(b"x", None, "bogus", where="response")
+    assert reasons(r) == [("encoding_error", "response")]
+    r = extract(b'{"a": "b"}', "application/json", where="response")
+    assert r.segments[0].where == "json:$.a"
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip", "br"])
+def test_empty_body_is_complete_and_empty(encoding):
+    r = extract(b"", "application/json", encoding)
+    assert r.complete and r.segments == [] and r.files == []
