@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 from agent.extract import encoding, sniff
+from agent.extract.binary import printable_runs
 from agent.extract.blob import Blob
 from agent.extract.budget import Budget, Exhausted
 from agent.extract.dispatch import Job
@@ -83,3 +84,6 @@ def _walk(body: bytes, content_type: str | None, content_encoding: str | None,
     if problem is not None:
         budget.record(problem.reason, "", problem.detail)
     Job(budget).open(blob)
+    if content_encoding and data is not body and decoded.corrupt:
+        # a body that only claims an encoding keeps its own strings inspected too
+        budget.emit(printable_runs(body), "")

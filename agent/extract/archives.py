@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 
 from agent.extract import encoding
+from agent.extract.binary import printable_runs
 from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Budget, Unreadable
 from agent.extract.provenance import clean, join
@@ -165,6 +166,9 @@ def compressed_file(blob: Blob, walker: Walker, kind: str) -> None:
         raise Unreadable("parse_error", f"not a valid {kind} file")
     walker.open(Blob(decoded.data, where, blob.depth + 1, name=name, charged=True,
                      truncated=decoded.truncated, is_file=True))
+    if decoded.corrupt:
+        # garbage after a gzip signature may be text dressed up as gzip: keep its strings
+        walker.budget.emit(printable_runs(blob.data), blob.path, blob.field)
     if decoded.problem is not None:
         raise Unreadable(decoded.problem.reason, decoded.problem.detail)
 

@@ -170,5 +170,12 @@ def test_legacy_doc_is_unsupported_but_strings_are_read():
 def test_fake_signature_does_not_hide_text(prefix):
     body = prefix + f"name,ssn\nPat,{SSN}\n".encode()
     r = extract(body, "text/csv")
-    assert reasons(r) == [("parse_error", "body")]
-    assert found(r, SSN) == ["body"]
+    assert [u.where for u in r.uninspectable] == ["body"]
+    assert "body" in found(r, SSN)
+
+
+def test_body_claiming_an_encoding_it_does_not_have_is_still_read():
+    body = b"\x1f\x8b\x08\x00" + f"name,ssn\nPat,{SSN}\n".encode()
+    r = extract(body, "text/csv", "gzip")
+    assert reasons(r) == [("encoding_error", "body")]
+    assert "body" in found(r, SSN)
