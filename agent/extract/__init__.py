@@ -84,6 +84,6 @@ def _walk(body: bytes, content_type: str | None, content_encoding: str | None,
     if problem is not None:
         budget.record(problem.reason, "", problem.detail)
     Job(budget).open(blob)
-    if content_encoding and data is not body and decoded.corrupt:
+    if content_encoding and data is not body and decoded.damaged:
         # a body that only claims an encoding keeps its own strings inspected too
         budget.emit(printable_runs(body), "")

@@ -166,7 +166,7 @@ def compressed_file(blob: Blob, walker: Walker, kind: str) -> None:
         raise Unreadable("parse_error", f"not a valid {kind} file")
     walker.open(Blob(decoded.data, where, blob.depth + 1, name=name, charged=True,
                      truncated=decoded.truncated, is_file=True))
-    if decoded.corrupt:
+    if decoded.damaged:
         # garbage after a gzip signature may be text dressed up as gzip: keep its strings
         walker.budget.emit(printable_runs(blob.data), blob.path, blob.field)
     if decoded.problem is not None:

@@ -37,7 +37,7 @@ class Decoded:
     data: bytes
     problem: Unreadable | None = None   # to record once the partial data has been inspected
     truncated: bool = False             # data stops short of what the stream holds
-    corrupt: bool = False               # the input is not (all) valid compressed data
+    damaged: bool = False               # truncated or corrupt: the input may not be what it claims
 
 
 def _gzip(data: bytes) -> Iterator[bytes]:
@@ -222,12 +222,12 @@ def decompress(kind: str, data: bytes, budget: Budget, path: str) -> Decoded:
                 return Decoded(b"".join(out), truncated=True)
     except _Truncated:
         return Decoded(b"".join(out), Unreadable("encoding_error", f"{kind} stream is truncated"),
-                       truncated=True)
+                       truncated=True, damaged=True)
     except _CORRUPT as e:
         detail = f"{kind} data is corrupt" + ("" if type(e).__name__ == "error"
                                               else f" ({type(e).__name__})")
         return Decoded(b"".join(out), Unreadable("encoding_error", detail), truncated=True,
-                       corrupt=True)
+                       damaged=True)
     return Decoded(b"".join(out))
 
 
@@ -254,10 +254,10 @@ def decode_content(data: bytes, header: str, budget: Budget, path: str) -> tuple
         layer = decompress(coding, result.data, budget, path)
         if not layer.data and layer.problem:
             return Decoded(result.data, result.problem or layer.problem, result.truncated,
-                           result.corrupt), charged
+                           result.damaged), charged
         # a problem in an inner layer makes the outer layers' input short: report the first
         result = Decoded(layer.data, result.problem or layer.problem,
-                         result.truncated or layer.truncated, result.corrupt or layer.corrupt)
+                         result.truncated or layer.truncated, result.damaged or layer.damaged)
         charged = True
         if result.truncated and i + 1 < len(codings):
             # decode the rest leniently: their truncation is a consequence, not news
@@ -267,6 +267,6 @@ def decode_content(data: bytes, header: str, budget: Budget, path: str) -> tuple
                 inner = decompress(rest, result.data, budget, path)
                 if not inner.data:
                     break
-                result = Decoded(inner.data, result.problem, True, result.corrupt)
+                result = Decoded(inner.data, result.problem, True, result.damaged)
             return result, charged
     return result, charged
