@@ -62,15 +62,47 @@ class Package:
             return b"".join(chunks), u
         return b"".join(chunks), None
 
-    def text(self, name: str, label: str, handler: Callable | None = None) -> None:
-        """One segment with the text of part ``name``."""
+    def text(self, name: str, label: str, handler: Callable | None = None,
+             fast: Callable[[bytes], bytes | None] | None = None) -> None:
+        """One segment with the text of part ``name``.
+
+        ``fast`` may render the whole part at once (returning None for shapes it does not
+        handle, which then go through ``handler`` on expat).
+        """
+        if name not in self.infos:
+            return
+        path = self.where(label)
+        if fast is not None:
+            data, problem = self.read(name, path)
+            text = fast(data) if problem is None else None
+            if text is not None:
+                self.budget.emit(text, path)
+                return
+            self._stream(name, label, handler, [data], problem)
+            return
+        self._stream(name, label, handler, None, None)
+
+    def _stream(self, name: str, label: str, handler: Callable | None,
+                chunks: list[bytes] | None, problem: Unreadable | None) -> None:
         path = self.where(label)
         buf = TextBuffer(self.budget, path)
         h = (handler or AllText)(buf)
         try:
-            self.parse(name, h.attach, path)
+            if chunks is None:
+                self.parse(name, h.attach, path)
+            else:
+                parser = xmltext.new_parser(forbid_dtd=True)
+                h.attach(parser)
+                try:
+                    xmltext.feed(parser, chunks, self.budget, path)
+                except BufferFull:
+                    pass
+                except Unreadable as u:
+                    problem = problem or u
         finally:
             buf.flush()
+        if problem is not None:
+            self.budget.record(problem.reason, path, problem.detail)
 
     def rels(self, part: str) -> dict[str, tuple[str, str]]:
         """``{rId: (type, target part name)}`` from the part's relationships."""

@@ -171,3 +171,41 @@ def test_type_comes_from_bytes_not_name():
     r = extract(body, ctype)
     assert r.files[0].type == "xlsx"
     assert found(r, SSN) == ["multipart:file=notes.txt/sheet:S"]
+
+
+W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+BODY_CASES = [
+    (b"<w:p><w:r><w:t>SSN 078-05-</w:t></w:r><w:r><w:t>1120</w:t></w:r></w:p>", f"SSN {SSN}"),
+    (b'<w:p><w:r><w:t xml:space="preserve">a </w:t><w:tab/><w:t>b&amp;c</w:t></w:r></w:p>',
+     "a \tb&c"),
+    (b"<w:p><w:r><w:t>x</w:t><w:br/><w:t>y</w:t></w:r></w:p><w:p/><w:p><w:r><w:t>z</w:t>"
+     b"</w:r></w:p>", "x\ny\n\nz"),
+    (b"<w:p><w:del><w:r><w:delText>deleted 219-09-9999</w:delText></w:r></w:del></w:p>",
+     "deleted 219-09-9999"),
+    (b"<w:tbl><w:tr><w:tc><w:tcPr/><w:p><w:r><w:t>a</w:t></w:r></w:p><w:p><w:r><w:t>b</w:t>"
+     b"</w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>c</w:t></w:r></w:p></w:tc></w:tr></w:tbl>",
+     "a b\tc"),
+    (b"<w:p><w:r><w:t/><w:t></w:t><w:t>only</w:t></w:r></w:p>", "only"),
+    (b'<x:p xmlns:x="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><x:r>'
+     b"<x:t>other prefix</x:t></x:r></x:p>", "other prefix"),
+]
+
+
+@pytest.mark.parametrize("body, expected", BODY_CASES)
+@pytest.mark.parametrize("force_expat", [False, True])
+def test_docx_body_shapes_fast_and_expat_agree(body, expected, force_expat):
+    import io
+    import zipfile
+
+    xml = (b"<?xml version=\"1.0\"?><w:document " + W + b"><w:body>"
+           + (b"<!-- forces the expat path -->" if force_expat else b"")
+           + body + b"</w:body></w:document>")
+    src = zipfile.ZipFile(io.BytesIO(docx_bytes("placeholder")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, xml if info.filename == "word/document.xml"
+                         else src.read(info))
+    r = extract(out.getvalue())
+    assert by_where(r)["part:body"].decode() == expected
+    assert r.complete
