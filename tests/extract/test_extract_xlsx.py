@@ -120,3 +120,20 @@ def test_shared_strings_rich_text_numbers_and_comments_from_xlsxwriter():
     assert any(s.where.startswith("part:comments") and b"219-09-9999" in s.data
                for s in r.segments)
     assert r.complete
+
+
+def test_cells_hidden_in_a_broken_attribute_leave_the_fast_path():
+    # not well-formed: a quote swallows the next cell; the regex alone would lose it
+    data = (ROW1 + b'<row r="2"><c r="A2" x="<c r=\'B2\' t=\'inlineStr\'><is><t>'
+            + SSN.encode() + b'</t></is></c>"><v>1</v></c></row>'
+            b'<rowBreaks count="1"><brk id="1"/></rowBreaks>')
+    assert _fast(data) is False
+    r = extract(_with_sheet(data))
+    assert ("parse_error", "sheet:S") in [(u.reason, u.where) for u in r.uninspectable]
+
+
+def test_page_breaks_do_not_upset_the_fast_path():
+    data = (ROW1 + b'<row r="2"><c r="A2"><v>1</v></c></row>'
+            b'<rowBreaks count="1" manualBreakCount="1"><brk id="1" max="16383" man="1"/>'
+            b"</rowBreaks>")
+    assert _fast(data) is True
