@@ -24,7 +24,7 @@ import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,6 +86,7 @@ class DlpAddon:
         self._tasks: set[asyncio.Task] = set()
         self._watch_sig: tuple = ()
         self._reloading = False
+        self.reload_interval = 2.0
 
     # ------------------------------------------------------------------ options
     def load(self, loader) -> None:
@@ -101,7 +102,7 @@ class DlpAddon:
         loader.add_option("dlp_metrics_host", str, "127.0.0.1", "Address of the /metrics endpoint.")
         loader.add_option("dlp_metrics_port", int, -1,
                           "Port of the /metrics endpoint; 0 disables it, -1 takes the config file's value.")
-        loader.add_option("dlp_reload_interval", float, 2.0,
+        loader.add_option("dlp_reload_interval", str, "2",
                           "Seconds between checks of the rules and directory files for changes (0: only SIGHUP).")
 
     def _effective_config(self) -> AgentConfig:
@@ -120,6 +121,14 @@ class DlpAddon:
     def configure(self, updated: set[str]) -> None:
         if not any(k.startswith("dlp_") for k in updated):
             return
+        try:
+            self.reload_interval = float(ctx.options.dlp_reload_interval)
+            if self.reload_interval < 0:
+                raise ValueError
+        except ValueError:
+            raise exceptions.OptionsError(
+                f"dlp_reload_interval: {ctx.options.dlp_reload_interval!r} is not a number of seconds >= 0"
+            ) from None
         try:
             cfg = self._effective_config()
             state = self._build_state(cfg)
@@ -199,7 +208,7 @@ class DlpAddon:
             loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload("SIGHUP")))
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
-        if ctx.options.dlp_reload_interval > 0:
+        if self.reload_interval > 0:
             self._spawn(self._watch())
 
     def _spawn(self, coro) -> None:
@@ -209,7 +218,7 @@ class DlpAddon:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(ctx.options.dlp_reload_interval)
+            await asyncio.sleep(self.reload_interval)
             self._update_exception_gauges()
             if _mtimes(self._watched_paths()) != self._watch_sig:
                 await self.reload("file change")
@@ -290,7 +299,8 @@ class DlpAddon:
                                          if flow.client_conn.peername else None)
         result = None
         if body:
-            result = await self._inspect(state, flow, body, cls)
+            result = await self._inspect(state, flow, body, cls, req.headers.get("content-type"),
+                                         req.headers.get("content-encoding"))
         facts = build_facts(cls, ident, host, req.method, path, len(body), result)
         decision = state.ruleset.policy.decide(facts, datetime.now().date())
         flow.metadata["dlp"] = {"app": cls.app.id, "category": cls.app.category,
@@ -306,16 +316,15 @@ class DlpAddon:
         await self._submit_and_wait(incident)
         flow.response = self._block_response(flow, cls, decision, incident, result)
 
-    async def _inspect(self, state: _State, flow: http.HTTPFlow, body: bytes,
-                       cls: Classification) -> InspectionResult:
-        req = flow.request
+    async def _inspect(self, state: _State, flow: http.HTTPFlow, body: bytes, cls: Classification,
+                       content_type: str | None = None, content_encoding: str | None = None
+                       ) -> InspectionResult:
         m = self.metrics
         m.inflight.inc()
         t0 = time.monotonic()
         try:
             result = await asyncio.get_running_loop().run_in_executor(
-                self.pool, state.inspector.inspect, body, req.headers.get("content-type"),
-                req.headers.get("content-encoding"), None, "body")
+                self.pool, state.inspector.inspect, body, content_type, content_encoding, None, "body")
         finally:
             m.inflight.dec()
         m.inspection_duration.observe(time.monotonic() - t0)
@@ -327,10 +336,11 @@ class DlpAddon:
         return result
 
     def _count(self, cls: Classification, ident: Identity, facts: Facts, decision: Decision,
-               result: InspectionResult | None) -> None:
+               result: InspectionResult | None, request: bool = True) -> None:
         m = self.metrics
         app, cat = cls.app.id, cls.app.category
-        m.requests.labels(app, cat, decision.action).inc()
+        if request:
+            m.requests.labels(app, cat, decision.action).inc()
         if facts.size:
             m.bytes.labels(app, cat, "up", ident.department).inc(facts.size)
         if facts.is_upload or facts.is_post:
@@ -400,6 +410,50 @@ class DlpAddon:
             return http.Response.make(403, blockpage.render_html(info), headers)
         headers["Content-Type"] = "application/json"
         return http.Response.make(403, blockpage.render_json(info), headers)
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Messages a client sends over a WebSocket (chat, live posting) are posts: inspect them."""
+        msg = flow.websocket.messages[-1] if flow.websocket else None
+        state = self.state
+        if msg is None or not msg.from_client or state is None or not flow.live:
+            return
+        content = msg.content
+        try:
+            await self._handle_ws(flow, state, msg, content)
+        except Exception as e:  # noqa: BLE001 - fail closed, as for request bodies
+            self.metrics.inspection_failures.labels("internal_error").inc()
+            log.error("DLP WebSocket decision failed with %s for a %d-byte message; dropped",
+                      type(e).__name__, len(content))
+            msg.drop()
+
+    async def _handle_ws(self, flow, state: _State, msg, content: bytes) -> None:
+        req = flow.request
+        host = req.pretty_host
+        path = req.path.partition("?")[0]
+        cls = state.ruleset.catalogue.classify(host, "GET", path)
+        auth = flow.metadata.get("proxyauth")
+        ident = state.directory.identify(auth[0] if auth else None,
+                                         flow.client_conn.peername[0] if flow.client_conn.peername else None)
+        result = None
+        if content:
+            result = await self._inspect(state, flow, content, cls,
+                                         content_type="text/plain; charset=utf-8" if msg.is_text else None,
+                                         content_encoding=None)
+        facts = build_facts(cls, ident, host, "WEBSOCKET", path, len(content), result)
+        facts = replace(facts, is_post=True)
+        decision = state.ruleset.policy.decide(facts, datetime.now().date())
+        self.metrics.websocket_messages.labels(cls.app.id, cls.app.category, decision.action).inc()
+        self._count(cls, ident, facts, decision, result, request=False)
+        if decision.action == "allow":
+            return
+        incident = self._incident(flow, cls, ident, path, facts, decision, result)
+        if decision.action == "block":
+            await self._submit_and_wait(incident)
+            msg.drop()
+            log.warning("WebSocket message to %s dropped by rule %s (incident %s)", host,
+                        decision.rule.id, incident.id)
+        else:
+            self._submit(incident, wait=False)
 
     def response(self, flow: http.HTTPFlow) -> None:
         meta = flow.metadata.get("dlp")

@@ -65,6 +65,15 @@ def parse_set(specs: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
+def check_choices(opts: options.Options, names: Sequence[str]) -> None:
+    """mitmproxy accepts any string for an option with `choices`; an invalid mode of operation
+    silently running would be a policy bypass, so refuse it."""
+    for name, opt in opts.items():
+        if name in names and opt.choices and opt.current() not in opt.choices:
+            raise exceptions.OptionsError(
+                f"invalid value {opt.current()!r} for option {name}; choose one of: {', '.join(opt.choices)}")
+
+
 async def run_proxy(settings: dict[str, object], sets: Sequence[str]) -> int:
     """Start the proxy with ``settings`` (typed option values) and ``sets`` (NAME=VALUE strings).
 
@@ -90,7 +99,8 @@ async def run_proxy(settings: dict[str, object], sets: Sequence[str]) -> int:
         # Unknown names and invalid values raise OptionsError here: fatal, never ignored.
         opts.update(**settings)
         opts.set(*(f"{k}={v}" for k, v in pairs))
-    except (exceptions.OptionsError, ValueError) as e:
+        check_choices(opts, [k for k, _ in pairs])
+    except (exceptions.OptionsError, ValueError, NotImplementedError) as e:
         print(f"dlp-agent run: {e}", flush=True, file=sys.stderr)
         return 2
 
