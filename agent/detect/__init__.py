@@ -1,0 +1,16 @@
+"""Detection: find confidential data in extracted text segments.
+
+    from agent.detect import Scanner, load_detector_config
+    scanner = Scanner(load_detector_config("rules/detectors.yaml"))
+    result = scanner.scan(segments, deadline=time.monotonic() + 2.0)
+    for f in result.findings: ...   # Finding(type, segment, start, end, score, verdict, norm)
+
+Pure: no I/O besides reading the configuration file when asked to.
+"""
+
+from agent.detect.config import DetectorConfig, load_detector_config
+from agent.detect.model import VERDICTS, Finding
+from agent.detect.scanner import ScanResult, Scanner
+
+__all__ = ["VERDICTS", "DetectorConfig", "Finding", "ScanResult", "Scanner",
+           "load_detector_config"]

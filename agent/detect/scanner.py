@@ -1,0 +1,325 @@
+"""The scanner: one hyperscan pass over all segments with every detector's patterns.
+
+Segments are joined into chunks (newline-separated, a few MB each) so a JSON body of 300,000
+tiny strings costs a handful of hyperscan calls, not 300,000; match offsets are mapped back to
+segments with bisect. The match callback only records end, start and pattern id (packed in one int): Python work
+(validation, context) runs afterwards and only on candidates. Findings never cross segments.
+
+Threads: the compiled database is shared and read-only; each thread gets its own hyperscan
+scratch space (and the context index does the same), so one ``Scanner`` serves every worker.
+
+Time: ``deadline`` is a ``time.monotonic()`` value. It is checked between chunks and every few
+thousand candidates; when it passes, ``scan`` returns what it found so far with
+``timed_out=True`` and the caller treats the body as not fully inspected.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from operator import attrgetter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+import hyperscan
+
+from agent.detect.config import DetectorConfig, load_detector_config
+from agent.detect.context import ContextIndex, Term
+from agent.detect.detectors import Detector, Pattern, default_detectors
+from agent.detect.detectors.credentials import CredentialsDetector
+from agent.detect.model import Finding
+from agent.extract.model import Segment, TableLayout
+
+CHUNK_BYTES = 4 * 1024 * 1024   # joined segment bytes per hyperscan call
+DEADLINE_EVERY = 2048            # candidates between deadline checks
+SEP = b"\n"                      # between segments: a word boundary no pattern crosses
+_DATA = attrgetter("data")
+_FIELD = attrgetter("field")
+_PLUS1 = (1).__add__
+
+
+@dataclass(slots=True)
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    timed_out: bool = False       # the deadline passed: findings are partial
+    bytes_scanned: int = 0
+
+
+def _collect(pid: int, frm: int, to: int, flags: int, append: Any) -> None:
+    # One int per match, not a tuple: ints are not tracked by the garbage collector (half a
+    # million tuples per dense body cost a third of the time in GC passes) and sort faster.
+    # Layout: end << 40 | (end - start) << 16 | pattern id; ordering by the int is by end.
+    append(to << 40 | ((to - frm) & 0xFFFFFF) << 16 | pid)
+
+
+def _quoted_column(buf: bytes, ls: int, s: int, delim: int) -> int:
+    """Column of offset s in a CSV line with quoted fields ("Smith, John",123456789)."""
+    col = 0
+    quoted = False
+    for c in buf[ls:s]:
+        if c == 34:
+            quoted = not quoted
+        elif c == delim and not quoted:
+            col += 1
+    return col
+
+
+class ScanState:
+    """Per-chunk state handed to detectors: the buffer, the current segment and its evidence.
+
+    Offsets given to detectors are offsets in ``buf`` (the chunk); ``lo``/``hi`` bound the
+    current segment in it. ``starts`` holds every segment's offset in the virtual concatenation
+    of all segments, ``base`` is the chunk's offset in it."""
+
+    __slots__ = ("buf", "lo", "hi", "seg", "field", "fixed", "out", "_ctx", "_starts", "_segments",
+                 "_base", "_first", "_last", "_field_terms", "_col_terms", "_delim",
+                 "_delim_byte", "_scanner", "_pw_segments")
+
+    def __init__(self, scanner: Scanner, buf: bytes, starts: list[int],
+                 segments: Sequence[Segment], first: int, last: int, out: list[Finding],
+                 pw_segments: frozenset[int] = frozenset()):
+        self.buf = buf
+        self.lo = self.hi = -1
+        self.seg = -1
+        self.field: str | None = None
+        self.fixed = False   # the segment has a field name or column headers
+        self.out = out
+        self._ctx = scanner.context
+        self._scanner = scanner
+        self._starts = starts
+        self._segments = segments
+        self._base = starts[first]
+        self._first = first
+        self._last = last
+        self._field_terms: tuple[Term, ...] = ()
+        self._col_terms: list[tuple[Term, ...]] | None = None
+        self._delim = b","
+        self._delim_byte = 44
+        self._pw_segments = pw_segments
+
+    def locate(self, offset: int) -> None:
+        """Make the segment holding buf[offset] current."""
+        self.set_segment(bisect_right(self._starts, offset + self._base, self._first,
+                                      self._last) - 1)
+
+    def set_segment(self, k: int) -> None:
+        seg = self._segments[k]
+        self.seg = k
+        self.lo = lo = self._starts[k] - self._base
+        self.hi = lo + len(seg.data)
+        f = seg.field
+        self.field = f
+        self._field_terms = self._ctx.names(f) if f else ()
+        table = seg.table
+        self.fixed = bool(self._field_terms) or table is not None
+        if table is None:
+            self._col_terms = None
+        else:
+            self._col_terms = self._scanner.header_terms(table)
+            self._delim = table.delimiter
+            self._delim_byte = table.delimiter[0] if len(table.delimiter) == 1 else -1
+
+    # ---------------------------------------------------------------- evidence
+
+    def fixed_evidence(self, s: int) -> tuple[Term, ...] | None:
+        """Terms in the field name or the column header of the value at s (None: neither)."""
+        if self._field_terms:
+            return self._field_terms
+        ct = self._col_terms
+        if ct is None:
+            return None
+        buf, lo = self.buf, self.lo
+        ls = buf.rfind(b"\n", lo, s) + 1 or lo
+        if self._delim_byte >= 0 and buf.find(b'"', ls, s) >= 0:
+            # Quoted fields ("Smith, John"): delimiters inside quotes do not count; the parts
+            # of the line at even positions between quotes are outside them.
+            col = b"".join(buf[ls:s].split(b'"')[::2]).count(self._delim)
+        else:
+            col = buf.count(self._delim, ls, s)
+        return ct[col] if col < len(ct) else None
+
+    def window(self, s: int, e: int) -> list[Term]:
+        return self._ctx.window(self.buf, s, e, self.lo, self.hi)
+
+    def confirm(self, entity: str, s: int, e: int) -> str | None:
+        """'header' or 'context' when the nearest relevant word names ``entity``; None when
+        none does or a negative word comes first."""
+        fixed = self.fixed_evidence(s)
+        if fixed:
+            for t in fixed:
+                if entity in t.pos:
+                    return "header"
+                if entity in t.neg:
+                    return None
+        for t in self.window(s, e):
+            if entity in t.pos:
+                return "context"
+            if entity in t.neg:
+                return None
+        return None
+
+    # ---------------------------------------------------------------- output
+
+    def emit(self, entity: str, s: int, e: int, score: float, verdict: str, norm: str) -> None:
+        """Record a finding at buf[s:e] of the current segment. One value, one type: a finding
+        overlapping the previous one replaces it only with a higher score (or equal score and
+        a longer span)."""
+        seg = self.seg
+        lo = self.lo
+        out = self.out
+        if out:
+            last = out[-1]
+            if last.segment == seg and s - lo < last.end and last.start < e - lo:
+                if score > last.score or (score == last.score
+                                          and e - s > last.end - last.start):
+                    out[-1] = Finding(entity, seg, s - lo, e - lo, score, verdict, norm)
+                return
+        if self._pw_segments and seg in self._pw_segments and entity != "PASSWORD":
+            return  # the whole segment is a password value
+        out.append(Finding(entity, seg, s - lo, e - lo, score, verdict, norm))
+
+
+class Scanner:
+    """Compiled detectors. ``Scanner()`` uses rules/detectors.yaml as shipped."""
+
+    def __init__(self, config: DetectorConfig | None = None,
+                 detectors: Sequence[Detector] | None = None):
+        self.config = config if config is not None else load_detector_config()
+        self.context = ContextIndex(self.config)
+        self.detectors = list(detectors) if detectors is not None else default_detectors(self.config)
+        self._credentials = next((d for d in self.detectors if isinstance(d, CredentialsDetector)),
+                                 None)
+        self._handlers: list[tuple[Any, int, Pattern]] = []
+        exprs: list[bytes] = []
+        flags: list[int] = []
+        for det in self.detectors:
+            for p in det.patterns():
+                self._handlers.append((det.on_match, p.offset, p))
+                exprs.append(p.regex)
+                flags.append(p.flags)
+        self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        try:
+            self.database.compile(expressions=exprs, ids=list(range(len(exprs))),
+                                  elements=len(exprs), flags=flags)
+        except hyperscan.error as e:
+            raise ValueError(f"cannot compile detector patterns: {e}") from None
+        self._proto = hyperscan.Scratch(self.database)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._headers: dict[tuple[str, ...], list[tuple[Term, ...]]] = {}
+
+    @property
+    def patterns(self) -> list[Pattern]:
+        return [p for _, _, p in self._handlers]
+
+    def _scratch(self) -> hyperscan.Scratch:
+        s = getattr(self._local, "scratch", None)
+        if s is None:
+            with self._lock:
+                s = self._proto.clone()
+            self._local.scratch = s
+        return s
+
+    def header_terms(self, table: TableLayout) -> list[tuple[Term, ...]]:
+        got = self._headers.get(table.header)
+        if got is None:
+            got = [self.context.names(h) for h in table.header]
+            if len(self._headers) > 1024:
+                self._headers.clear()
+            self._headers[table.header] = got
+        return got
+
+    def raw_scan(self, data: bytes) -> int:
+        """Match count of one hyperscan pass with a trivial callback (benchmark baseline)."""
+        n = 0
+
+        def count(pid: int, frm: int, to: int, flags: int, ctx: Any) -> None:
+            nonlocal n
+            n += 1
+
+        self.database.scan(data, match_event_handler=count, scratch=self._scratch())
+        return n
+
+    def scan(self, segments: Sequence[Segment], deadline: float | None = None) -> ScanResult:
+        result = ScanResult()
+        n = len(segments)
+        if not n:
+            return result
+        datas = list(map(_DATA, segments))
+        # Offsets in the virtual concatenation: segment k starts at starts[k], one SEP after each.
+        starts = [0]
+        starts.extend(accumulate(map(_PLUS1, map(len, datas))))
+        pw = self._password_segments(segments)
+        scratch = self._scratch()
+        findings = result.findings
+        i = 0
+        while i < n:
+            if deadline is not None and time.monotonic() >= deadline:
+                result.timed_out = True
+                break
+            j = bisect_left(starts, starts[i] + CHUNK_BYTES, i + 1, n)
+            buf = datas[i] if j == i + 1 else SEP.join(datas[i:j])
+            matches: list[int] = []
+            self.database.scan(buf, match_event_handler=_collect, context=matches.append,
+                               scratch=scratch)
+            chunk_pw = [k for k in pw if i <= k < j] if pw else None
+            if matches or chunk_pw:
+                done = self._process(buf, starts, segments, i, j, matches, chunk_pw, deadline,
+                                     findings)
+                if not done:
+                    result.timed_out = True
+                    result.bytes_scanned += starts[j] - starts[i]
+                    break
+            result.bytes_scanned += starts[j] - starts[i]
+            i = j
+        return result
+
+    def _password_segments(self, segments: Sequence[Segment]) -> list[int]:
+        """Indices of segments whose field name is a password field (form field 'password')."""
+        cred = self._credentials
+        fields = list(map(_FIELD, segments))
+        if cred is None or fields.count(None) == len(fields):
+            return []
+        is_pw = cred.field_is_password
+        return [k for k, f in enumerate(fields) if f and is_pw(f)]
+
+    def _process(self, buf: bytes, starts: list[int], segments: Sequence[Segment], first: int,
+                 last: int, matches: list[int], pw: list[int] | None,
+                 deadline: float | None, findings: list[Finding]) -> bool:
+        """Run detectors on one chunk's matches; False when the deadline passed."""
+        out: list[Finding] = []
+        st = ScanState(self, buf, starts, segments, first, last, out,
+                       frozenset(pw) if pw else frozenset())
+        handlers = self._handlers
+        matches.sort()
+        completed = True
+        countdown = DEADLINE_EVERY
+        for key in matches:
+            to = key >> 40
+            on_match, back, pat = handlers[key & 0xFFFF]
+            s = to - (back or (key >> 16) & 0xFFFFFF)
+            if s >= st.hi or s < st.lo:
+                st.locate(s)
+                if s >= st.hi:
+                    continue  # starts on a separator
+            on_match(st, pat, s, to)
+            countdown -= 1
+            if not countdown:
+                countdown = DEADLINE_EVERY
+                if deadline is not None and time.monotonic() >= deadline:
+                    completed = False
+                    break
+        if pw and self._credentials is not None:
+            pw_out: list[Finding] = []
+            st.out = pw_out
+            for k in pw:
+                st.set_segment(k)
+                self._credentials.on_password_field(st)
+            if pw_out:
+                out.extend(pw_out)
+                out.sort(key=lambda f: (f.segment, f.start))
+        findings.extend(out)
+        return completed
