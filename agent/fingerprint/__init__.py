@@ -1,0 +1,112 @@
+"""Exact Data Match (EDM) and Indexed Document Matching (IDM) against County indexes.
+
+Build (offline, ``dlp-agent fingerprint records|documents``) -> an index directory holding only
+keyed hashes; load at start (and again when the files change) -> matchers the Inspector runs
+after extraction:
+
+    from agent.fingerprint import load_indexes, IndexSet, read_key
+    key = read_key("/etc/dlp/fingerprint.key")             # mode 0600 or refused
+    matchers = load_indexes(["/var/lib/dlp/idx/clerk"], key)
+    inspector = Inspector(scanner, matchers=matchers)      # EDM:/IDM: detections
+
+    indexes = IndexSet(dirs, key)        # build-then-swap reloading for long-running processes
+    if indexes.changed(): indexes.reload()   # old matchers stay in force if the new files fail
+
+A matcher has ``name`` ("EDM:<dataset>" / "IDM:<collection>") and
+``match(segments, deadline=None, shared=None) -> list[IndexHit]``; ``shared`` is a dict the
+caller creates per body so matchers with the same key tokenise the body once. It raises
+``DeadlineExceeded`` when ``deadline`` (time.monotonic()) passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from agent.extract.model import Segment
+from agent.fingerprint import storage, tokens
+from agent.fingerprint.documents import DocumentMatcher
+from agent.fingerprint.model import DeadlineExceeded, IndexHit
+from agent.fingerprint.records import RecordMatcher
+from agent.fingerprint.storage import FingerprintError, read_key, signature
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DeadlineExceeded", "DocumentMatcher", "FingerprintError", "IndexHit", "IndexSet",
+           "Matcher", "RecordMatcher", "load_index", "load_indexes", "read_key", "signature"]
+
+_ARRAYS = {"edm": ("values", "rows", "cols"),
+           "idm": ("fps", "fdocs", "anchors", "adocs", "acounts")}
+
+
+class Matcher(Protocol):
+    name: str
+
+    def match(self, segments: Sequence[Segment], deadline: float | None = None,
+              shared: dict | None = None) -> list[IndexHit]: ...
+
+
+def load_index(directory: str | Path, key: bytes) -> Matcher:
+    """One index directory -> its matcher; FingerprintError names the directory and the reason."""
+    d = Path(directory)
+    m = storage.read_manifest(d)
+    expected = tokens.key_id(key)
+    if m.get("key_id") != expected:
+        raise FingerprintError(
+            f"index {d} was built with a different key (index key id {m.get('key_id')}, "
+            f"this key's id {expected}): use the key file it was built with, or rebuild it")
+    if m.get("tokenizer") != tokens.TOKENIZER_VERSION:
+        raise FingerprintError(f"index {d} was built by tokenizer version {m.get('tokenizer')}; "
+                               f"this agent uses {tokens.TOKENIZER_VERSION}: rebuild it")
+    try:
+        arrays = {n: storage.read_array(d, m, n) for n in _ARRAYS[m["kind"]]}
+        cls = RecordMatcher if m["kind"] == "edm" else DocumentMatcher
+        return cls(m, arrays, key)
+    except (KeyError, TypeError, ValueError) as e:
+        raise FingerprintError(f"index {d}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def load_indexes(directories: Sequence[str | Path], key: bytes) -> list[Matcher]:
+    """Every index; two indexes with the same detection name are refused (ambiguous counts)."""
+    out: list[Matcher] = []
+    names: dict[str, Path] = {}
+    for directory in directories:
+        m = load_index(directory, key)
+        if m.name in names:
+            raise FingerprintError(f"{directory} and {names[m.name]} both define {m.name}")
+        names[m.name] = Path(directory)
+        out.append(m)
+    return out
+
+
+class IndexSet:
+    """Indexes of a long-running process: loaded at start, reloaded when their files change.
+
+    ``reload`` builds the new matchers first and swaps them in only when all of them load, so
+    a half-copied or wrong-key index leaves the previous ones in force (and raises, for the
+    caller to log and count).
+    """
+
+    def __init__(self, directories: Sequence[str | Path], key: bytes):
+        self.directories = [Path(d) for d in directories]
+        self._key = key
+        self._signature = signature(self.directories)
+        self.matchers: list[Matcher] = load_indexes(self.directories, key)
+
+    def __repr__(self) -> str:
+        return f"IndexSet({[m.name for m in self.matchers]})"
+
+    def changed(self) -> bool:
+        return signature(self.directories) != self._signature
+
+    def reload(self) -> bool:
+        """Reload when the files changed; True when new matchers are in force."""
+        sig = signature(self.directories)
+        if sig == self._signature:
+            return False
+        matchers = load_indexes(self.directories, self._key)
+        self.matchers, self._signature = matchers, sig
+        log.info("fingerprint indexes reloaded: %s", ", ".join(m.name for m in matchers))
+        return True

@@ -1,0 +1,300 @@
+"""Exact Data Match: keyed hashes of a protected table's cells; a row matches when enough of its
+columns occur close together in a body.
+
+Index (kind "edm"): three parallel arrays sorted by value -- ``values`` (u64 keyed hash of one
+canonical cell), ``rows`` (u32, 0-based data row), ``cols`` (u8, column index) -- plus the
+manifest's columns, ``min_fields`` and ``window``.
+
+Cell values by column kind (canonical tokens and their hashes come from ``tokens``):
+  number  one token of letters and digits (SSN, phone, case number): its hash;
+  date    the canonical date token: its hash;
+  name    first and last name ("Last, First M." or "First M. Last"; initials, titles and
+          suffixes dropped): the sum of the two hashes, so either order matches;
+  text    every token (at most MAX_TEXT_TOKENS): the sum of their hashes.
+
+Matching a body: (1) cheap test on the body's *vocabulary* -- which single-token values occur at
+all; when no row can reach ``min_fields`` with them plus the multi-token columns, stop. Most
+bodies stop here. (2) Otherwise walk the token stream: single tokens, adjacent pairs and pairs
+one token apart (names with a middle name or initial), sums of m tokens for text columns;
+positions of the hits are grouped by row and a row matches when hits inside one window of
+``window`` tokens reach ``min_fields`` (one token position counts for one column only).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import add
+
+from agent.extract.model import Segment
+from agent.fingerprint import tokens as T
+from agent.fingerprint.model import (
+    MAX_TEXT_TOKENS,
+    Column,
+    DeadlineExceeded,
+    IndexHit,
+    check_index_name,
+)
+
+DEFAULT_WINDOW = 32          # tokens: a CSV / JSON / table record of a dozen fields fits
+_DROP = {b"mr", b"mrs", b"ms", b"miss", b"dr", b"prof", b"rev", b"hon", b"jr", b"sr", b"ii",
+         b"iii", b"iv", b"esq", b"md", b"phd"}
+
+
+# ---- cell values (shared by building and by tests that need the canonical form) ----
+
+def name_parts(cell: str) -> list[bytes]:
+    """[first, last] of a person's name cell, or [single] for a one-word name, or []."""
+    if "," in cell:
+        last_part, _, first_part = cell.partition(",")
+        last = [t for t in T.tokens(last_part) if t not in _DROP and len(t) > 1]
+        first = [t for t in T.tokens(first_part) if t not in _DROP and len(t) > 1]
+        if last and first:
+            return [first[0], last[-1]]
+        return (last or first)[:1]
+    toks = [t for t in T.tokens(cell) if t not in _DROP and len(t) > 1]
+    if len(toks) >= 2:
+        return [toks[0], toks[-1]]
+    return toks
+
+
+def cell_tokens(kind: str, value: object) -> list[bytes] | None:
+    """Canonical tokens whose hashes sum to the cell's value; None when the cell is unusable."""
+    if value is None:
+        return None
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        d = value.date() if isinstance(value, _dt.datetime) else value
+        return [d.isoformat().encode()] if kind in ("date", "text") else None
+    text = str(value).strip()
+    if not text:
+        return None
+    if kind == "name":
+        return name_parts(text) or None
+    toks = T.tokens(text)
+    if kind == "date":
+        if len(toks) == 1 and T.canonical_date(toks[0]) == toks[0]:
+            return toks
+        # "1990-01-02 00:00:00" from a spreadsheet export
+        if len(toks) == 2 and T.canonical_date(toks[0]) == toks[0] and toks[1].isdigit():
+            return toks[:1]
+        return None
+    if kind == "number":
+        joined = b"".join(toks)
+        if len(joined) == 11 and joined[:1] == b"1" and joined.isdigit():
+            joined = joined[1:]
+        return [joined] if joined else None
+    return toks if 0 < len(toks) <= MAX_TEXT_TOKENS else None
+
+
+@dataclass
+class BuildStats:
+    rows: int = 0
+    cells: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)    # column -> unusable cells
+    distinct: dict[str, int] = field(default_factory=dict)   # column -> distinct values
+
+
+def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
+                  columns: Sequence[Column], key: bytes, dataset: str, *,
+                  min_fields: int = 2, window: int = DEFAULT_WINDOW,
+                  source: str = "") -> tuple[dict, dict[str, array], BuildStats]:
+    """Manifest fields, arrays and statistics for an EDM index over ``rows``."""
+    check_index_name(dataset, "dataset")
+    if not columns:
+        raise ValueError("no columns to index")
+    if len(columns) > 255:
+        raise ValueError("at most 255 columns")
+    if min_fields < 1:
+        raise ValueError("min_fields must be >= 1")
+    if window < 2:
+        raise ValueError("window must be >= 2 tokens")
+    if sum(c.weight for c in columns) < min_fields:
+        raise ValueError(f"the columns' weights add up to {sum(c.weight for c in columns)}, "
+                         f"less than min_fields {min_fields}: no row could ever match")
+    lowered = [h.strip().lower() for h in header]
+    index: list[list[int]] = []
+    for c in columns:
+        try:
+            index.append([lowered.index(s.lower()) for s in c.sources])
+        except ValueError:
+            missing = [s for s in c.sources if s.lower() not in lowered]
+            raise ValueError(f"column {c.name!r}: no header {missing[0]!r} in the source "
+                             f"(headers: {', '.join(header)})") from None
+    h = T.TokenHasher(key)
+    memo: dict[bytes, int] = {}
+    stats = BuildStats()
+    packed: list[int] = []
+    lengths: set[int] = set()
+    distinct: list[set[int]] = [set() for _ in columns]
+    for r, row in enumerate(rows):
+        stats.rows += 1
+        for ci, (c, idx) in enumerate(zip(columns, index, strict=True)):
+            if len(idx) == 1:
+                raw = row[idx[0]] if idx[0] < len(row) else None
+            else:
+                raw = " ".join(str(row[i]) for i in idx if i < len(row) and row[i] is not None)
+            toks = cell_tokens(c.kind, raw)
+            if not toks:
+                if raw is not None and str(raw).strip():
+                    stats.skipped[c.name] = stats.skipped.get(c.name, 0) + 1
+                continue
+            v = 0
+            for t in toks:
+                x = memo.get(t)
+                if x is None:
+                    x = memo[t] = h(t)
+                v += x
+            stats.cells += 1
+            if c.kind == "text":
+                lengths.add(len(toks))
+            distinct[ci].add(v)
+            packed.append((v << 40) | (r << 8) | ci)
+    if stats.rows >= 1 << 32:
+        raise ValueError("at most 2**32 rows per index")
+    packed.sort()
+    values, rws, cols = array("Q"), array("I"), array("B")
+    mask32 = (1 << 32) - 1
+    for p in packed:
+        values.append(p >> 40)
+        rws.append((p >> 8) & mask32)
+        cols.append(p & 0xFF)
+    for c, d in zip(columns, distinct, strict=True):
+        stats.distinct[c.name] = len(d)
+    manifest = {
+        "kind": "edm", "name": dataset,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "key_id": T.key_id(key), "tokenizer": T.TOKENIZER_VERSION, "hash": "blake2b-60/sum",
+        "columns": [c.to_dict() for c in columns], "min_fields": min_fields, "window": window,
+        "text_lengths": sorted(lengths), "rows": stats.rows, "cells": stats.cells,
+        "source": source,
+    }
+    return manifest, {"values": values, "rows": rws, "cols": cols}, stats
+
+
+class RecordMatcher:
+    """EDM matcher over one loaded index; immutable after construction, so thread-safe."""
+
+    kind = "edm"
+
+    def __init__(self, manifest: dict, arrays: dict[str, array], key: bytes):
+        self.name = f"EDM:{manifest['name']}"
+        self.manifest = manifest
+        self.key_id = manifest["key_id"]
+        self.columns = [Column.from_dict(c) for c in manifest["columns"]]
+        self.min_fields = int(manifest["min_fields"])
+        self.window = int(manifest["window"])
+        self._values = arrays["values"]
+        self._rows = arrays["rows"]
+        self._cols = arrays["cols"]
+        self._set = frozenset(self._values)
+        self._hasher = T.TokenHasher(key)
+        self._weights = [c.weight for c in self.columns]
+        self._required = frozenset(i for i, c in enumerate(self.columns) if c.required)
+        self._has_names = any(c.kind == "name" for c in self.columns)
+        lengths = set(manifest.get("text_lengths", []))
+        self._sums = sorted(m for m in lengths if m >= 2)
+        # Columns whose values are sums of several tokens: invisible to the vocabulary test.
+        self._multi_weight = sum(c.weight for c in self.columns
+                                 if c.kind == "name" or (c.kind == "text" and self._sums))
+
+    def __repr__(self) -> str:
+        return f"RecordMatcher({self.name}, {len(self._values)} cells)"
+
+    def _postings(self, v: int) -> Iterable[tuple[int, int]]:
+        i = bisect_left(self._values, v)
+        values, rows, cols = self._values, self._rows, self._cols
+        n = len(values)
+        while i < n and values[i] == v:
+            yield rows[i], cols[i]
+            i += 1
+
+    def _possible(self, hits: set[int]) -> bool:
+        """Can any row reach min_fields with these single-token hits plus every multi column?"""
+        if self._multi_weight >= self.min_fields:
+            return True
+        need = self.min_fields - self._multi_weight
+        per_row: dict[int, set[int]] = {}
+        for v in hits:
+            for r, c in self._postings(v):
+                per_row.setdefault(r, set()).add(c)
+        w = self._weights
+        return any(sum(w[c] for c in cs) >= need for cs in per_row.values())
+
+    def match(self, segments: Sequence[Segment], deadline: float | None = None,
+              shared: dict | None = None) -> list[IndexHit]:
+        view = token_view(segments, self._hasher, self.key_id, shared)
+        singles = self._set.intersection(view.vocabulary)
+        if not self._possible(singles):
+            return []
+        _check(deadline)
+        hs = view.stream
+        gens: list[tuple[int, list[int]]] = [(1, hs)]
+        if self._has_names or 2 in self._sums:
+            gens.append((2, list(map(add, hs, hs[1:]))))
+        if self._has_names:
+            gens.append((3, list(map(add, hs, hs[2:]))))
+        gens.extend((m, T.window_sums(hs, m)) for m in self._sums if m >= 3)
+        found: dict[int, list[tuple[int, int]]] = {}     # row -> [(position, column)]
+        for span, g in gens:
+            hits = self._set.intersection(g)
+            if not hits:
+                continue
+            _check(deadline)
+            for i, v in enumerate(g):
+                if v in hits:
+                    for r, c in self._postings(v):
+                        found.setdefault(r, []).append((i, c))
+        _check(deadline)
+        out = []
+        for r, hits_ in sorted(found.items()):
+            cols = self._row_match(hits_)
+            if cols is not None:
+                pos = min(p for p, _ in hits_)
+                out.append(IndexHit(self.name, f"row {r + 1}", view.where(pos, segments),
+                                    fields=tuple(self.columns[c].name for c in sorted(cols))))
+        return out
+
+    def _row_match(self, hits: list[tuple[int, int]]) -> set[int] | None:
+        """Columns of the first window of ``window`` tokens that reaches min_fields."""
+        hits.sort()
+        w, need, req = self._weights, self.min_fields, self._required
+        n = len(hits)
+        for a in range(n):
+            start = hits[a][0]
+            cols: set[int] = set()
+            used: set[int] = set()
+            weight = 0
+            for b in range(a, n):
+                p, c = hits[b]
+                if p - start >= self.window:
+                    break
+                if c in cols or p in used:
+                    continue
+                cols.add(c)
+                used.add(p)
+                weight += w[c]
+                if weight >= need and req <= cols:
+                    return cols
+        return None
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded()
+
+
+def token_view(segments: Sequence[Segment], hasher: T.TokenHasher, key_id: str,
+               shared: dict | None) -> T.TokenView:
+    """The body's TokenView for this key, shared between matchers through ``shared``."""
+    if shared is not None:
+        view = shared.get(("tokens", key_id))
+        if view is not None:
+            return view
+    view = T.TokenView([s.data for s in segments], hasher)
+    if shared is not None:
+        shared[("tokens", key_id)] = view
+    return view

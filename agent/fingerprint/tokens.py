@@ -1,0 +1,261 @@
+"""Word tokens, their canonical forms and keyed hashes: the one vocabulary both index and upload use.
+
+Index building and matching must turn "01/02/1990", "1990-01-02" and "January 2, 1990" into the
+same token, "123-45-6789" and "123456789" likewise, so every rule lives here and both sides call
+it. Canonical forms:
+
+- dates (M/D/Y, M-D-Y, Y-M-D, D.M.Y, YYYYMMDD, "January 2, 1990", "2 Jan 1990") -> ``1990-01-02``;
+  two-digit years pivot on the current year (a date of birth is in the past);
+- tokens holding a digit -> letters and digits only (``123-45-6789`` -> ``123456789``,
+  ``2023-CV-001234`` -> ``2023cv001234``); 11 digits starting with 1 lose it (phone country code);
+- words -> lower case, accents folded (``José`` -> ``jose``), apostrophes and hyphens dropped
+  (``O'Brien`` -> ``obrien``).
+
+Hashes: keyed BLAKE2b (a MAC: RFC 7693 keyed mode) of the canonical token, 60 bits kept so that
+sums of up to 16 token hashes fit a u64. A multi-token value (a name, a k-gram) is the *sum* of
+its token hashes: cheap to compute over a token stream and independent of word order within the
+unit ("Smith, John" = "John Smith"). Without the key none of it can be reversed or tested.
+
+Cost model: an upload is lowered, separators are translated to spaces and ``bytes.split`` makes
+the raw tokens (all in C); canonical forms and hashes are computed once per *distinct* raw token
+(Python), so repeated words cost one dict lookup each.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from itertools import accumulate, chain, filterfalse
+from operator import sub
+
+HASH_BITS = 60
+TOKENIZER_VERSION = 1        # bump when canonical forms change: old indexes must be rebuilt
+
+_TOKEN_KEY_LABEL = b"dlp-agent fingerprint token key v1"
+_KEY_ID_LABEL = b"dlp-agent fingerprint key id v1"
+
+# Separators become spaces before splitting; '-', '/', '.', "'" stay inside tokens because they
+# join the parts of dates, SSNs, case numbers and names.
+_SEPARATORS = b",;:=<>\"[]{}()|\t\r\n\x0b\x0c!?*`~^\\"
+SEP_TABLE = bytes(32 if c in _SEPARATORS else c for c in range(256))
+_EDGE = b"-/.'#$%&+@_"
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
+_MON = rb"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+# Multi-word shapes rewritten to one canonical token before splitting. Each runs only when its
+# cheap trigger is present in the text (a year-like number, an opening parenthesis).
+_MONTH_DATE_RE = re.compile(
+    rb"\b" + _MON + rb"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"
+    rb"|\b(\d{1,2})(?:st|nd|rd|th)?\s+" + _MON.replace(b"(jan", b"(?P<m2>jan") + rb",?\s+(\d{4})\b")
+_YEAR_RE = re.compile(rb"(?:19|20)\d\d\b")
+_PAREN_PHONE_RE = re.compile(rb"\((\d{3})\)\s?(\d{3})[\s.-](\d{4})\b")
+
+_MDY_RE = re.compile(rb"(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})")
+_YMD_RE = re.compile(rb"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_DMY_RE = re.compile(rb"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_YYYYMMDD_RE = re.compile(rb"((?:19|20)\d\d)(\d\d)(\d\d)")
+_NON_ALNUM_RE = re.compile(rb"[^a-z0-9]+")
+_WORD_SPLIT_RE = re.compile(r"[^\w'’\-]+")
+
+
+def derive_token_key(key: bytes) -> bytes:
+    """The BLAKE2b key for token hashes, derived so the County key itself is used for one thing."""
+    return hmac.new(key, _TOKEN_KEY_LABEL, hashlib.sha256).digest()
+
+
+def key_id(key: bytes) -> str:
+    """Public fingerprint of a key: stored in each manifest so a wrong key is named at load."""
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+class TokenHasher:
+    """Keyed 60-bit hashes of canonical tokens. Holds key material: never printed."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, key: bytes):
+        self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
+
+    def __repr__(self) -> str:
+        return "TokenHasher(<key>)"
+
+    def __call__(self, token: bytes) -> int:
+        h = self._base.copy()
+        h.update(token)
+        return int.from_bytes(h.digest(), "big") >> (64 - HASH_BITS)
+
+
+def _date(y: int, m: int, d: int) -> bytes | None:
+    if y < 100:
+        pivot = _dt.date.today().year % 100
+        y += 2000 if y <= pivot else 1900
+    try:
+        return _dt.date(y, m, d).isoformat().encode()
+    except ValueError:
+        return None
+
+
+def canonical_date(t: bytes) -> bytes | None:
+    """``1990-01-02`` for a one-token date in any accepted numeric shape, else None."""
+    if m := _YMD_RE.fullmatch(t):
+        return _date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _MDY_RE.fullmatch(t):
+        return _date(int(m[3]), int(m[1]), int(m[2]))
+    if m := _DMY_RE.fullmatch(t):
+        return _date(int(m[3]), int(m[2]), int(m[1]))
+    if len(t) == 8 and (m := _YYYYMMDD_RE.fullmatch(t)):
+        return _date(int(m[1]), int(m[2]), int(m[3]))
+    return None
+
+
+def _fold(word: bytes) -> list[bytes]:
+    """Words of a non-ASCII or punctuated token: accents folded, apostrophes/hyphens dropped."""
+    text = unicodedata.normalize("NFKD", word.decode("utf-8", "ignore"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    out = []
+    for part in _WORD_SPLIT_RE.split(text):
+        part = part.replace("'", "").replace("’", "").replace("-", "")
+        if part:
+            out.append(part.encode("utf-8"))
+    return out
+
+
+def canonical(raw: bytes) -> tuple[bytes, ...]:
+    """Canonical tokens of one raw (lower-cased, whitespace-delimited) token."""
+    t = raw.strip(_EDGE)
+    if not t:
+        return ()
+    if t.isalpha():                      # ASCII letters only: the common case
+        return (t,)
+    if any(48 <= c <= 57 for c in t):
+        d = canonical_date(t)
+        if d is not None:
+            return (d,)
+        t = _NON_ALNUM_RE.sub(b"", t)
+        if len(t) == 11 and t[0] == 49 and t.isdigit():
+            t = t[1:]
+        return (t,) if t else ()
+    return tuple(_fold(t))
+
+
+def _month_date(m: re.Match) -> bytes:
+    if m[1] is not None:
+        mon, day, year = m[1], m[2], m[3]
+    else:
+        mon, day, year = m["m2"], m[4], m[6]
+    d = _date(int(year), _MONTHS[mon[:3].decode()], int(day))
+    return b" " + d + b" " if d else m[0]
+
+
+def prepare(data: bytes) -> bytes:
+    """Lower-case, rewrite multi-word dates and (914) 555-1234 phones, separators to spaces."""
+    low = data.lower()
+    if _YEAR_RE.search(low):
+        low = _MONTH_DATE_RE.sub(_month_date, low)
+    if b"(" in low:
+        low = _PAREN_PHONE_RE.sub(rb" \1\2\3 ", low)
+    return low.translate(SEP_TABLE)
+
+
+def tokens(text: str | bytes) -> list[bytes]:
+    """Canonical tokens of a short text (a cell, a document): the slow, simple path."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    out: list[bytes] = []
+    for raw in prepare(data).split():
+        out.extend(canonical(raw))
+    return out
+
+
+class TokenView:
+    """Tokens of one body for one key, computed lazily and shared by every matcher using the key.
+
+    ``vocabulary``: the set of hashes of the distinct canonical tokens (cheap: one pass in C,
+    one hash per distinct token). ``stream``: the hashes in reading order over all segments
+    (only built when a matcher's cheap test says a match is possible).
+    """
+
+    __slots__ = ("_hasher", "_raws", "_table", "_vocab", "_stream", "_starts", "_content")
+
+    def __init__(self, datas: Iterable[bytes], hasher: TokenHasher):
+        self._hasher = hasher
+        self._raws = [prepare(d).split() for d in datas]
+        self._table: dict[bytes, tuple[int, ...]] | None = None
+        self._vocab: set[int] | None = None
+        self._stream: list[int] | None = None
+        self._starts: list[int] = [0]
+        self._content: tuple[frozenset[int], list[int], list[int]] | None = None
+
+    def _build_table(self) -> dict[bytes, tuple[int, ...]]:
+        distinct: set[bytes] = set()
+        for r in self._raws:
+            distinct.update(r)
+        h = self._hasher
+        table: dict[bytes, tuple[int, ...]] = {}
+        memo: dict[bytes, int] = {}
+        for raw in distinct:
+            out = []
+            for c in canonical(raw):
+                v = memo.get(c)
+                if v is None:
+                    v = memo[c] = h(c)
+                out.append(v)
+            table[raw] = tuple(out)
+        self._table = table
+        self._vocab = set(memo.values())
+        return table
+
+    @property
+    def vocabulary(self) -> set[int]:
+        if self._vocab is None:
+            self._build_table()
+        return self._vocab  # type: ignore[return-value]
+
+    @property
+    def stream(self) -> list[int]:
+        if self._stream is None:
+            table = self._table if self._table is not None else self._build_table()
+            get = table.__getitem__
+            out: list[int] = []
+            starts = [0]
+            for r in self._raws:
+                out.extend(chain.from_iterable(map(get, r)))
+                starts.append(len(out))
+            self._starts = starts
+            self._stream = out
+        return self._stream
+
+    def content_stream(self, common: frozenset[int]) -> list[int]:
+        """The stream without the hashes in ``common`` (very common words), for k-grams."""
+        if self._content is None or self._content[0] is not common:
+            stream, starts = self.stream, self._starts
+            drop = common.__contains__
+            out: list[int] = []
+            cstarts = [0]
+            for a, b in zip(starts, starts[1:]):
+                out.extend(filterfalse(drop, stream[a:b]))
+                cstarts.append(len(out))
+            self._content = (common, out, cstarts)
+        return self._content[1]
+
+    def where(self, position: int, segments: Sequence, content: bool = False) -> str:
+        """Provenance of the segment holding ``position`` of the stream (or content stream)."""
+        self.stream  # noqa: B018 - builds _starts
+        starts = self._content[2] if content and self._content else self._starts
+        i = max(0, bisect_right(starts, position) - 1)
+        return segments[i].where if i < len(segments) else ""
+
+
+def window_sums(hs: Sequence[int], k: int) -> list[int]:
+    """Sums of every k consecutive hashes (k-gram fingerprints, multi-token cells)."""
+    if k == 1:
+        return list(hs)
+    if len(hs) < k:
+        return []
+    prefix = list(accumulate(hs, initial=0))
+    return list(map(sub, prefix[k:], prefix[:-k]))
