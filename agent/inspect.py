@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agent.detect.model import Finding
@@ -52,6 +52,7 @@ class InspectionResult:
     bytes_extracted: int = 0
     extract_seconds: float = 0.0
     scan_seconds: float = 0.0
+    index_seconds: float = 0.0    # EDM/IDM matching, when the Inspector has matchers
 
     @property
     def counts(self) -> dict[str, int]:
@@ -72,6 +73,37 @@ class InspectionResult:
     @property
     def complete(self) -> bool:
         return not self.uninspectable
+
+
+def summarize_index_hits(hits: Iterable) -> dict[str, Detection]:
+    """EDM/IDM hits (agent.fingerprint.IndexHit) by type: count = matched rows / documents.
+
+    Samples name the row (``row 1234: name+dob``) or the document and the share of it found
+    (``doc d-3fa9c1e2b4d0 42%``): identifiers, never indexed values.
+    """
+    out: dict[str, Detection] = {}
+    refs: dict[str, set[str]] = {}
+    for h in hits:
+        d = out.get(h.type)
+        if d is None:
+            d = out[h.type] = Detection(h.type)
+            refs[h.type] = set()
+        if h.ref in refs[h.type]:
+            continue
+        refs[h.type].add(h.ref)
+        d.count += 1
+        d.verdicts["exact"] = d.verdicts.get("exact", 0) + 1
+        if len(d.samples) < MAX_SAMPLES:
+            if h.fraction is not None:
+                title = f" ({h.title})" if h.title else ""
+                d.samples.append(f"{h.ref}{title} {h.fraction:.0%}")
+            else:
+                d.samples.append(f"{h.ref}: {'+'.join(h.fields)}")
+        if len(d.where) < MAX_WHERE and h.where not in d.where:
+            d.where.append(h.where)
+    for t, d in out.items():
+        d.distinct = len(refs[t])
+    return out
 
 
 def summarize(findings: Iterable[Finding], segments: list[Segment],
@@ -102,12 +134,18 @@ def summarize(findings: Iterable[Finding], segments: list[Segment],
 
 
 class Inspector:
-    """Binds a scanner, limits and (optionally) the correlation key; thread-safe."""
+    """Binds a scanner, limits, (optionally) the correlation key and EDM/IDM matchers.
 
-    def __init__(self, scanner, limits: Limits | None = None, hasher: Hasher | None = None):
+    ``matchers`` (agent.fingerprint.load_indexes) run after extraction on the same segments;
+    their hits become ``EDM:<dataset>`` / ``IDM:<collection>`` detections. Thread-safe.
+    """
+
+    def __init__(self, scanner, limits: Limits | None = None, hasher: Hasher | None = None,
+                 matchers: Sequence = ()):
         self.scanner = scanner
         self.limits = limits or Limits()
         self.hasher = hasher
+        self.matchers = list(matchers)
 
     def inspect(self, body: bytes, content_type: str | None = None,
                 content_encoding: str | None = None, filename: str | None = None,
@@ -132,8 +170,27 @@ class Inspector:
             result.detections = summarize(scan.findings, ex.segments, self.hasher)
             result.email_domains = frozenset(
                 f.norm.rpartition("@")[2].lower() for f in scan.findings if f.type == "EMAIL")
+            if self.matchers:
+                self._match_indexes(ex.segments, deadline, where, result)
         except Exception as e:  # noqa: BLE001 - the boundary: a bug must fail closed, not crash
             # Content-free: the exception class only; messages can quote body bytes.
             log.error("inspection failed with %s (body of %d bytes)", type(e).__name__, len(body))
             result.uninspectable.append(Uninspectable("internal_error", where, type(e).__name__))
         return result
+
+    def _match_indexes(self, segments: list[Segment], deadline: float, where: str,
+                       result: InspectionResult) -> None:
+        from agent.fingerprint import DeadlineExceeded
+
+        t = time.monotonic()
+        shared: dict = {}       # per body: matchers with one key tokenise the body once
+        hits = []
+        for m in self.matchers:
+            try:
+                hits.extend(m.match(segments, deadline, shared))
+            except DeadlineExceeded:
+                result.uninspectable.append(Uninspectable("time_limit", where,
+                                                          f"{m.name} match deadline"))
+                break
+        result.detections.update(summarize_index_hits(hits))
+        result.index_seconds = time.monotonic() - t

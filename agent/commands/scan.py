@@ -23,6 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", metavar="DIR", help="rules directory whose detectors.yaml to use")
     p.add_argument("--max-seconds", type=float, default=60.0, help="inspection budget per file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.add_argument("--index", action="append", default=[], metavar="DIR",
+                   help="fingerprint index (dlp-agent fingerprint) to match: EDM:/IDM: "
+                        "detections; repeatable")
+    p.add_argument("--key-file", metavar="FILE",
+                   help="the key the --index directories were built with (mode 0600)")
 
 
 def _walk(arg: str) -> Iterator[tuple[Path, str]]:
@@ -47,6 +52,19 @@ def _scanner(rules: str | None):
     return Scanner()
 
 
+def _matchers(dirs: list[str], key_file: str | None) -> list:
+    if not dirs:
+        return []
+    if not key_file:
+        raise UsageError("--index needs --key-file (the key the index was built with)")
+    from agent.fingerprint import FingerprintError, load_indexes, read_key
+
+    try:
+        return load_indexes(dirs, read_key(key_file))
+    except (FingerprintError, PermissionError, OSError) as e:
+        raise UsageError(str(e)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.extract.model import Limits
     from agent.inspect import Inspector
@@ -55,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
     missing = [a for a in args.paths if not os.path.exists(a)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    matchers = _matchers(args.index, args.key_file)
     try:
-        inspector = Inspector(_scanner(args.rules), Limits(max_seconds=args.max_seconds))
+        inspector = Inspector(_scanner(args.rules), Limits(max_seconds=args.max_seconds),
+                              matchers=matchers)
     except ConfigError as e:
         raise UsageError(f"invalid detector configuration:\n{e}") from None
 
