@@ -60,7 +60,8 @@ def _short(path: str) -> str:
 
 def _plain(data: bytes) -> bool:
     """Cheap test for the common value: neither JSON text nor a candidate base64 payload."""
-    return data[:1] not in (b"{", b"[") and (len(data) < MIN_LEN or b" " in data) \
+    # `32 in data`, not `b" " in data`: bytes membership of an int skips a failed int parse
+    return data[:1] not in (b"{", b"[") and (len(data) < MIN_LEN or 32 in data) \
         and not data[:5].lower() == b"data:"
 
 
