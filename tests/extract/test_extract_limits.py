@@ -179,3 +179,53 @@ def test_body_claiming_an_encoding_it_does_not_have_is_still_read():
     r = extract(body, "text/csv", "gzip")
     assert reasons(r) == [("encoding_error", "body")]
     assert "body" in found(r, SSN)
+
+
+def test_ods_repeated_cells_and_rows_cost_nothing_when_empty():
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Wide")
+    row = TableRow()
+    row.addElement(TableCell(numbercolumnsrepeated=16000))  # empty, then a value far right
+    cell = TableCell(valuetype="string")
+    cell.addElement(P(text=SSN))
+    row.addElement(cell)
+    table.addElement(row)
+    table.addElement(TableRow(numberrowsrepeated=1_048_000))  # a million blank rows
+    repeated = TableRow(numberrowsrepeated=1_000_000)
+    c = TableCell(valuetype="string", numbercolumnsrepeated=1_000_000)
+    c.addElement(P(text="x"))
+    repeated.addElement(c)
+    table.addElement(repeated)  # a million non-empty rows of a million cells: capped
+    doc.spreadsheet.addElement(table)
+    out = io.BytesIO()
+    doc.save(out)
+    t = time.monotonic()
+    r = extract(out.getvalue())
+    assert time.monotonic() - t < 5
+    seg = next(s for s in r.segments if s.where == "sheet:Wide")
+    assert seg.data.split(b"\n")[0] == b"\t" * 16000 + SSN.encode()
+    assert len(seg.data) < 64 * 1024 * 1024
+
+
+def test_encrypted_odf_manifest():
+    from extract_docs import odt_bytes
+
+    doc = odt_bytes(f"SSN {SSN}")
+    manifest = zipfile.ZipFile(io.BytesIO(doc)).read("META-INF/manifest.xml")
+    locked = manifest.replace(b'manifest:full-path="content.xml"',
+                              b'manifest:full-path="content.xml"><manifest:encryption-data '
+                              b'manifest:checksum-type="SHA1"/></manifest:file-entry><x y="1"')
+    r = extract(_replace_member(doc, "META-INF/manifest.xml", locked))
+    assert reasons(r) == [("encrypted", "body")]
+
+
+def test_rtf_binary_blob_is_skipped_not_tokenized():
+    body = rb"{\rtf1 before {\object\objdata \bin2000000 " + b"\x00" * 2_000_000 + rb"} after}"
+    t = time.monotonic()
+    r = extract(body)
+    assert time.monotonic() - t < 1
+    assert r.segments[0].data == b"before  after"
