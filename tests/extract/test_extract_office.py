@@ -209,3 +209,23 @@ def test_docx_body_shapes_fast_and_expat_agree(body, expected, force_expat):
     r = extract(out.getvalue())
     assert by_where(r)["part:body"].decode() == expected
     assert r.complete
+
+
+def test_docx_footnotes_and_endnotes_parts():
+    import io
+    import zipfile
+
+    notes = (b'<w:footnotes ' + W + b'><w:footnote w:id="1"><w:p><w:r><w:t>fn ' + SSN.encode()
+             + b"</w:t></w:r></w:p></w:footnote></w:footnotes>")
+    ends = (b'<w:endnotes ' + W + b'><w:endnote w:id="1"><w:p><w:r><w:t>en 219-09-9999'
+            b"</w:t></w:r></w:p></w:endnote></w:endnotes>")
+    src = zipfile.ZipFile(io.BytesIO(docx_bytes("body")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        dst.writestr("word/footnotes.xml", notes)
+        dst.writestr("word/endnotes.xml", ends)
+    r = extract(out.getvalue())
+    assert found(r, SSN) == ["part:footnotes"]
+    assert found(r, "219-09-9999") == ["part:endnotes"]
