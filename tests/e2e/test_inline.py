@@ -249,3 +249,27 @@ def test_invalid_rules_at_start_are_fatal_and_named(tmp_path, rules_copy):
 def test_ca_key_is_private(agent):
     key = agent.confdir / "mitmproxy-ca.pem"
     assert key.exists() and (key.stat().st_mode & 0o077) == 0
+
+
+def test_addon_loads_the_mitmproxy_way(tmp_path, fakenet):
+    """`mitmdump -s agent/addon.py --set dlp_rules=...` enforces the same policy."""
+    from harness import MITMDUMP, Agent, wait_port
+
+    port, mport = free_port(), free_port()
+    log = tmp_path / "mitmdump.log"
+    proc = subprocess.Popen(
+        [MITMDUMP, "-s", str(ROOT / "agent" / "addon.py"), "--listen-host", "127.0.0.1",
+         "--listen-port", str(port), "--set", f"dlp_rules={ROOT / 'rules'}",
+         "--set", f"dlp_db={tmp_path / 'd.sqlite'}", "--set", f"dlp_metrics_port={mport}",
+         "--set", f"confdir={tmp_path / 'ca'}", "--set", f"mode=upstream:http://127.0.0.1:{fakenet.port}",
+         "--set", "ssl_insecure=true"], stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, proc, log=log)
+        wait_port(mport, proc, log=log)
+        a = Agent(port, mport, tmp_path / "ca", tmp_path / "d.sqlite", ROOT / "rules", log, proc)
+        r = _send(a, "POST", "https://content.dropboxapi.com/2/files/upload", b"notes",
+                  {"Content-Type": "application/octet-stream", "Accept": "application/json"})
+        assert r.status == 403 and r.json()["rule"] == "file-sharing-upload"
+        assert a.metric("dlp_policy_violations_total", rule="file-sharing-upload", action="block") == 1
+    finally:
+        stop(proc)
