@@ -168,7 +168,7 @@ def compressed_file(blob: Blob, walker: Walker, kind: str) -> None:
                      truncated=decoded.truncated, is_file=True))
     if decoded.damaged:
         # garbage after a gzip signature may be text dressed up as gzip: keep its strings
-        walker.budget.emit(printable_runs(blob.data), blob.path, blob.field)
+        walker.budget.emit(printable_runs(blob.data), blob.path, blob.field, final=True)
     if decoded.problem is not None:
         raise Unreadable(decoded.problem.reason, decoded.problem.detail)
 

@@ -155,7 +155,8 @@ class Job:
             if u.reason == "parse_error" and not blob.truncated:
                 # text behind a fake signature ("%PDF-" or "PK\3\4" glued onto a CSV) must
                 # not escape inspection: a container that does not parse keeps its strings
-                self.budget.emit(binary.printable_runs(data), blob.path, blob.field)
+                self.budget.emit(binary.printable_runs(data), blob.path, blob.field,
+                                 final=True)
             raise
 
     def _text(self, blob: Blob) -> None:
@@ -178,6 +179,8 @@ class Job:
         if blob.is_file:
             budget.add_file(blob.path, blob.name, kind, len(blob.data))
         if blob.depth > budget.limits.max_depth and kind in ("json", "xml", "rtf"):
+            # too deep to parse further, but its text is right here: scan it as it is
+            budget.emit(text, blob.path, blob.field, charged=charged, final=True)
             raise Unreadable("depth_limit", f"{kind} nested {blob.depth} deep, more than "
                              f"{budget.limits.max_depth}")
         t = Blob(text, blob.path, blob.depth, name=blob.name, mime=blob.mime, field=blob.field,

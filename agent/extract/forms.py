@@ -133,4 +133,5 @@ def _fallback(blob: Blob, walker: Walker) -> None:
     data = blob.data
     if sniff.is_binary(data):
         data = printable_runs(data)
-    walker.budget.emit(data, blob.path, charged=blob.charged and data is blob.data)
+    walker.budget.emit(data, blob.path, charged=blob.charged and data is blob.data,
+                       final=True)
