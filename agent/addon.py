@@ -24,9 +24,10 @@ import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from mitmproxy import ctx, exceptions, http
 
@@ -49,9 +50,9 @@ log = logging.getLogger("dlp")
 INCIDENT_COMMIT_TIMEOUT = 3.0     # seconds a block waits for its incident to be durable
 
 
-@dataclass(frozen=True)
-class _State:
-    """Everything a request decision reads; replaced as a whole on reload (never mutated)."""
+class _State(NamedTuple):
+    """Everything a request decision reads; replaced as a whole on reload (never mutated).
+    (A NamedTuple, not a dataclass: `mitmdump -s` loads this file outside sys.modules.)"""
 
     ruleset: RuleSet
     directory: Directory
