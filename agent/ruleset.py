@@ -21,7 +21,7 @@ from pathlib import Path
 from agent import yamlload
 from agent.apps import OTHER, Catalogue, CatalogueSpec
 from agent.policy.engine import Policy
-from agent.policy.model import ExceptionsFile, PolicyFile, RuleSpec
+from agent.policy.model import ExceptionsFile, PolicyFile, RuleSpec, UsageRuleSpec
 from agent.yamlload import ConfigError, ConfigIssue
 
 RESERVED = ("apps.yaml", "detectors.yaml", "exceptions.yaml")
@@ -96,6 +96,7 @@ def load_ruleset(directory: str | Path) -> RuleSet:
 
     # --- policies
     rules: list[tuple[RuleSpec, yamlload.YamlDoc, int]] = []
+    usage_rules: list[tuple[UsageRuleSpec, yamlload.YamlDoc, int]] = []
     for path in files:
         if path.name in RESERVED:
             continue
@@ -108,6 +109,7 @@ def load_ruleset(directory: str | Path) -> RuleSet:
             issues.extend(e.issues)
             continue
         rules.extend((r, doc, i) for i, r in enumerate(pf.rules))
+        usage_rules.extend((r, doc, i) for i, r in enumerate(pf.usage_rules))
 
     seen: dict[str, str] = {}
     for r, doc, i in rules:
@@ -127,6 +129,18 @@ def load_ruleset(directory: str | Path) -> RuleSet:
                         issues.append(doc.issue(("rules", i, "match", key),
                                                 f"unknown category {c!r}; known: "
                                                 f"{', '.join(catalogue.categories)}, other"))
+
+    for r, doc, i in usage_rules:
+        if r.id in seen:
+            issues.append(doc.issue(("usage_rules", i, "id"), f"duplicate rule id {r.id!r} (also {seen[r.id]})"))
+        seen.setdefault(r.id, f"{doc.file}:{doc.line_of(('usage_rules', i))}")
+        if catalogue is not None:
+            for c in r.categories or ():
+                if c not in catalogue.categories and c != OTHER:
+                    issues.append(doc.issue(("usage_rules", i, "categories"), f"unknown category {c!r}"))
+            for a in r.apps or ():
+                if a not in catalogue.apps:
+                    issues.append(doc.issue(("usage_rules", i, "apps"), f"unknown app {a!r}"))
 
     # --- exceptions
     exceptions = []
@@ -162,7 +176,7 @@ def load_ruleset(directory: str | Path) -> RuleSet:
     return RuleSet(
         directory=directory,
         catalogue=catalogue,
-        policy=Policy([r for r, _, _ in rules], exceptions),
+        policy=Policy([r for r, _, _ in rules], exceptions, [r for r, _, _ in usage_rules]),
         scanner=scanner,
         detector_config=detector_config,
         version=digest.hexdigest()[:12],

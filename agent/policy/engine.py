@@ -12,6 +12,7 @@ from agent.policy.model import (
     ExceptionSpec,
     RuleSpec,
     Threshold,
+    UsageRuleSpec,
     host_matches,
     parse_threshold,
 )
@@ -190,10 +191,12 @@ def exception_covers(exc: ExceptionSpec, rule_id: str, f: Facts) -> bool:
 class Policy:
     """Compiled rules and exceptions. Immutable: reload builds a new one and swaps it in."""
 
-    def __init__(self, rules: Iterable[RuleSpec], exceptions: Iterable[ExceptionSpec] = ()):
+    def __init__(self, rules: Iterable[RuleSpec], exceptions: Iterable[ExceptionSpec] = (),
+                 usage_rules: Iterable[UsageRuleSpec] = ()):
         self.rules = [_CompiledRule(r) for r in rules if r.enabled]
         self.all_rules = [r.spec for r in self.rules]
         self.exceptions = list(exceptions)
+        self.usage_rules = [u for u in usage_rules if u.enabled]
 
     def decide(self, facts: Facts, today: date) -> Decision:
         matches: list[RuleMatch] = []

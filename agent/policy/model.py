@@ -153,8 +153,34 @@ class RuleSpec(_Strict):
     notify: str | None = Field(None, description="who is told: doit_security | supervisors")
 
 
+class UsageRuleSpec(_Strict):
+    """Active time above a daily threshold (WC-P17-001 §6: use may not interfere with
+    productivity). Produces one alert-level finding per user and day."""
+
+    id: str = Field(pattern=RULE_ID_RE)
+    description: str
+    policy_ref: str = Field(pattern=POLICY_REF_RE)
+    severity: Severity = "low"
+    notify: str | None = Field("supervisors", description="who is told: supervisors | doit_security")
+    categories: list[str] | None = Field(None, description="app categories counted together")
+    apps: list[str] | None = Field(None, description="or specific app ids")
+    period: Literal["working_hours", "all_day"] = "working_hours"
+    max_minutes_per_day: float = Field(gt=0)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _scope(self) -> UsageRuleSpec:
+        if not (self.categories or self.apps):
+            raise ValueError("a usage rule needs categories or apps")
+        return self
+
+    def counts(self, app: str, category: str) -> bool:
+        return bool((self.categories and category in self.categories) or (self.apps and app in self.apps))
+
+
 class PolicyFile(_Strict):
-    rules: list[RuleSpec]
+    rules: list[RuleSpec] = Field(default_factory=list)
+    usage_rules: list[UsageRuleSpec] = Field(default_factory=list)
 
 
 class ExceptionScope(_Strict):

@@ -83,6 +83,49 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX incidents_department_time ON incidents (department, time)",
         "CREATE INDEX incidents_rule_time ON incidents (rule, time)",
     )),
+    Migration(2, "usage rollups per department, day, user, app and hour; usage findings", (
+        # Names (users, departments, apps, categories) are stored once and referenced by
+        # integer: a 5,000-user month of hourly rollups stays well under 200 MB.
+        """CREATE TABLE names (
+            id    INTEGER PRIMARY KEY,
+            kind  TEXT NOT NULL,                  -- user | department | app | category
+            name  TEXT NOT NULL,
+            UNIQUE (kind, name)
+        )""",
+        # The key starts with department and day because every report asks "this department,
+        # these days"; rows of one department-day are contiguous.
+        """CREATE TABLE usage_hourly (
+            department_id  INTEGER NOT NULL,
+            day            INTEGER NOT NULL,       -- local date in the department's time zone, days since 1970-01-01
+            user_id        INTEGER NOT NULL,
+            app_id         INTEGER NOT NULL,
+            hour           INTEGER NOT NULL,       -- UTC hour, hours since the epoch
+            source         INTEGER NOT NULL,       -- 0 proxy, 1 passive monitor
+            category_id    INTEGER NOT NULL,
+            active_s       REAL NOT NULL DEFAULT 0,
+            active_work_s  REAL NOT NULL DEFAULT 0,   -- of which inside the department's working hours
+            requests       INTEGER NOT NULL DEFAULT 0,
+            bytes_up       INTEGER NOT NULL DEFAULT 0,
+            bytes_down     INTEGER NOT NULL DEFAULT 0,
+            uploads        INTEGER NOT NULL DEFAULT 0,
+            violations     INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (department_id, day, user_id, app_id, hour, source)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX usage_day ON usage_hourly (day)",
+        """CREATE TABLE usage_findings (
+            rule        TEXT NOT NULL,
+            day         INTEGER NOT NULL,
+            user        TEXT NOT NULL,
+            department  TEXT NOT NULL,
+            category    TEXT NOT NULL,
+            seconds     REAL NOT NULL,             -- active time when the threshold was crossed
+            threshold   REAL NOT NULL,
+            time        REAL NOT NULL,
+            incident    TEXT,
+            PRIMARY KEY (rule, day, user)
+        )""",
+        "CREATE INDEX usage_findings_department_day ON usage_findings (department, day)",
+    )),
 )
 
 
