@@ -40,7 +40,7 @@ def is_embedded_number(buf: bytes, s: int, e: int, lo: int, hi: int) -> bool:
 
 def is_date_digits(d: bytes) -> bool:
     """YYYYMMDD or MMDDYYYY with a plausible year (1900-2099)."""
-    if len(d) != 8:
+    if len(d) != 8 or not d.isdigit():
         return False
     y, m, day = int(d[:4]), int(d[4:6]), int(d[6:])
     if 1900 <= y <= 2099 and 1 <= m <= 12 and 1 <= day <= 31:

@@ -165,21 +165,23 @@ class ScanState:
 
     def emit(self, entity: str, s: int, e: int, score: float, verdict: str, norm: str) -> None:
         """Record a finding at buf[s:e] of the current segment. One value, one type: a finding
-        overlapping the previous one replaces it only with a higher score (or equal score and
-        a longer span)."""
+        overlapping earlier ones replaces them only if it beats each (higher score, or equal
+        score and a longer span); matches arrive ordered by end, so overlaps are at the tail."""
         seg = self.seg
         lo = self.lo
         out = self.out
-        if out:
+        start, end = s - lo, e - lo
+        while out:
             last = out[-1]
-            if last.segment == seg and s - lo < last.end and last.start < e - lo:
-                if score > last.score or (score == last.score
-                                          and e - s > last.end - last.start):
-                    out[-1] = Finding(entity, seg, s - lo, e - lo, score, verdict, norm)
+            if last.segment != seg or start >= last.end or last.start >= end:
+                break
+            if score > last.score or (score == last.score and end - start > last.end - last.start):
+                out.pop()
+            else:
                 return
         if self._pw_segments and seg in self._pw_segments and entity != "PASSWORD":
             return  # the whole segment is a password value
-        out.append(Finding(entity, seg, s - lo, e - lo, score, verdict, norm))
+        out.append(Finding(entity, seg, start, end, score, verdict, norm))
 
 
 class Scanner:

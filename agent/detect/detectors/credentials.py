@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 _KEY_BEFORE_RE = re.compile(
     rb"""(?:"([^"\r\n]{1,64})"|'([^'\r\n]{1,64})'|([A-Za-z0-9_.\-]{1,64}))[ \t]{0,4}(?::=|=>|[:=])\Z""")
 _VALUE_RE = re.compile(
-    rb"""[ \t]*(?:"((?:[^"\\\r\n]|\\.){0,256})"|'([^'\r\n]{0,256})'|([^\s,;&}\]<>)"'`]{1,256}))""")
+    rb"""[ \t]*(?:"((?:[^"\\\r\n]|\\.){0,256})"|'([^'\r\n]{0,256})'"""
+    rb"""|(\$\{[^}\r\n]{0,128}\}|\{\{[^}\r\n]{0,128}\}\}|<[^>\r\n]{0,64}>)"""  # templates
+    rb"""|([^\s,;&}\]<>)"'`]{1,256}))""")
 _TOKEN_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/-=")
 MAX_PASSWORD = 128
 
@@ -142,11 +144,13 @@ class CredentialsDetector(Detector):
         v = _VALUE_RE.match(buf, e, hi)
         if v is None:
             return
+        if v.group(3) is not None:
+            return  # ${PASS}, {{ secret }}, <password>: a template, not a value
         if v.group(1) is not None or v.group(2) is not None:
             g = 1 if v.group(1) is not None else 2
         else:
-            g = 3
-            if is_prose_after(buf, v.end(3), hi):
+            g = 4
+            if is_prose_after(buf, v.end(4), hi):
                 return
         vs, ve = v.span(g)
         value = buf[vs:ve].decode("utf-8", "replace")

@@ -27,7 +27,7 @@ _RESERVED_TLDS = {"test", "example", "invalid", "localhost", "local"}
 _DOMAIN_RE = re.compile(rb"[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.([A-Za-z]{2,24})\b")
 # File names that look like addresses (icon@2x.png) and reserved names (RFC 2606 / 6761).
 _BAD_TLDS = frozenset(t.encode() for t in FILE_EXTENSIONS | _RESERVED_TLDS)
-_LOCAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"
+_LOCAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-'"
 # Local-part bytes -> 0x00, anything else -> 0x01: rfind(0x01) finds where the local part begins.
 _LOCAL_PART = bytes(0 if c in _LOCAL_CHARS else 1 for c in range(256))
 
@@ -75,7 +75,7 @@ class EmailDetector(Detector):
             return
         first = max(lo, at - 64)
         s = first + buf[first:at].translate(_LOCAL_PART).rfind(b"\x01") + 1
-        while buf[s] == 46:  # leading dots are punctuation, not the local part
+        while buf[s] in b".'":  # leading dots / quotes are punctuation, not the local part
             s += 1
         if s >= at or e - at > 254:
             return

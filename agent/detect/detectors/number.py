@@ -14,7 +14,8 @@ For each match the router decides ONE entity type (Presidio returns every type w
 matched, so one 9-digit number comes back as SSN + passport + bank + licence):
 
 1. The column header / field name, if it names any candidate type (or rules them all out).
-2. Otherwise a strong candidate that validates (dashed valid SSN, Luhn + IIN card) wins.
+2. Otherwise a strong candidate that validates (dashed valid SSN, Luhn + IIN card) wins,
+   unless it is a bare digit run and a negative word (tracking, order) is its nearest label.
 3. Otherwise the nearest context word around the value that names a candidate type; a
    negative word (order, invoice, zip ...) nearer than any positive one drops the number. The
    nearest label decides: if it says SSN and the value fails the SSA rules, nothing is reported
@@ -169,6 +170,12 @@ class NumberRouter(Detector):
         for c in route.strong:
             norm = c.det.validate(digits)
             if norm is not None:
+                # A bare 13-19 digit run is where tracking and order numbers live (a FedEx
+                # number can pass Luhn with an Amex prefix): a negative word nearer than any
+                # positive one still drops it. Grouped card numbers are not written so.
+                if pattern.data == "d" and self._decide(st.window(s, e), route.ordered,
+                                                        route.entities, digits) is _DROP:
+                    return
                 st.emit(c.entity, c.det.extend(buf, s, lo) if c.extend else s, e,
                         SCORE_CHECKSUM if c.checksum else SCORE_FORMAT,
                         "checksum" if c.checksum else "format", norm)
