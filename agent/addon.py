@@ -26,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,12 +43,16 @@ from agent.masking import Hasher
 from agent.metrics import Metrics
 from agent.policy.engine import Decision, Facts
 from agent.ruleset import RuleSet, default_dir, load_ruleset
+from agent.store.usage import UsageFinding, write_finding, write_usage
 from agent.tenants import TenantRestrictions
+from agent.usage import Schedule, classify_request, classify_ws_message
+from agent.usage_rollup import Drained, UsageAccumulator
 from agent.yamlload import ConfigError
 
 log = logging.getLogger("dlp")
 
 INCIDENT_COMMIT_TIMEOUT = 3.0     # seconds a block waits for its incident to be durable
+USAGE_FLUSH_SECONDS = 10.0        # how often usage rollups go to the store (batched, never awaited)
 
 
 class _State(NamedTuple):
@@ -88,6 +93,8 @@ class DlpAddon:
         self._watch_sig: tuple = ()
         self._reloading = False
         self.reload_interval = 2.0
+        self.usage = UsageAccumulator(self._schedule_for)
+        self._schedules: dict[str, Schedule] = {}
 
     # ------------------------------------------------------------------ options
     def load(self, loader) -> None:
@@ -166,11 +173,27 @@ class DlpAddon:
         m.rules_last_reload.set_to_current_time()
         m.rules_reload_ok.set(1)
         apps = [(a.id, a.category) for a in rs.catalogue.apps.values()] + [("other", "other")]
-        m.precreate(rs.rules, apps, state.directory.departments, [*rs.catalogue.categories, "other"])
+        m.precreate(rs.rules, apps, state.directory.departments, [*rs.catalogue.categories, "other"],
+                    rs.policy.usage_rules)
+        self._schedules = {}
+        self.usage.set_rules(rs.policy.usage_rules)
         self._update_exception_gauges()
         self._watch_sig = _mtimes(self._watched_paths())
         log.info("DLP rules %s loaded: %d rules, %d exceptions, %d apps", rs.version, len(rs.rules),
                  len(rs.policy.exceptions), len(rs.catalogue.apps))
+
+    def _schedule_for(self, department: str) -> Schedule:
+        sched = self._schedules.get(department)
+        if sched is None:
+            spec = (self.state.directory.department_spec(department) if self.state else None)
+            if spec is None:
+                sched = Schedule()
+            else:
+                wh = spec.working_hours
+                days = frozenset(("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(d) for d in wh.days)
+                sched = Schedule(spec.timezone, days, wh.start, wh.end)
+            self._schedules[department] = sched
+        return sched
 
     def _open_store(self, cfg: AgentConfig) -> None:
         from agent.store import Store
@@ -211,6 +234,7 @@ class DlpAddon:
             pass
         if self.reload_interval > 0:
             self._spawn(self._watch())
+        self._spawn(self._flush_usage_forever())
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -246,6 +270,10 @@ class DlpAddon:
             self._reloading = False
 
     def done(self) -> None:
+        try:
+            self._write_usage(self.usage.close())
+        except Exception as e:  # noqa: BLE001 - shutting down: report, keep closing
+            log.error("final usage flush failed: %s", type(e).__name__)
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -256,6 +284,57 @@ class DlpAddon:
             server, thread = self._metrics_server
             server.shutdown()
             self._metrics_server = None
+
+    async def _flush_usage_forever(self) -> None:
+        while True:
+            await asyncio.sleep(USAGE_FLUSH_SECONDS)
+            self._write_usage(self.usage.drain(time.time()))
+
+    def _write_usage(self, drained: Drained) -> None:
+        """Metrics now; rollups and findings to the writer thread (never awaited)."""
+        m = self.metrics
+        for iv in drained.intervals:
+            m.active_seconds.labels(iv.app, iv.category, iv.department).inc(iv.seconds)
+        if self.store is None:
+            return
+        try:
+            if drained.deltas:
+                self.store.submit(partial(write_usage, drained.deltas), label="usage")
+            for f in drained.findings:
+                self._record_finding(f)
+        except Exception as e:  # noqa: BLE001 - queue full or store closed: counted, never silent
+            m.usage_write_failures.inc()
+            log.error("usage batch not queued: %s", type(e).__name__)
+
+    def _record_finding(self, f: UsageFinding) -> None:
+        from agent.store import Incident, new_incident_id
+
+        rule = next((r for r in self.state.ruleset.policy.usage_rules if r.id == f.rule), None) \
+            if self.state else None
+        if rule is None:
+            return
+        inc = Incident(
+            id=new_incident_id(), time=f.time, user=f.user, department=f.department, app="other",
+            category=f.category, rule=rule.id, severity=rule.severity, action="alert",
+            policy_ref=rule.policy_ref, description=rule.description,
+            why=[f"{f.category} active {f.seconds / 60:.0f} min > {f.threshold / 60:.0f} min "
+                 f"({rule.period.replace('_', ' ')})"], rules=[rule.id], node=self.node)
+        finding = UsageFinding(f.rule, f.day, f.user, f.department, f.category, f.seconds, f.threshold,
+                               f.time, inc.id)
+        row = inc.to_row()
+
+        def record(conn) -> bool:
+            # Once per (rule, user, day), also across restarts and agents sharing the database.
+            if not write_finding(finding, conn):
+                return False
+            from agent.store.writer import insert_incident
+
+            insert_incident(row, conn)
+            return True
+
+        fut = self.store.submit(record, label=f"usage finding {inc.id} ({rule.id})")
+        fut.add_done_callback(lambda fu: self.metrics.usage_findings.labels(rule.id, f.department).inc()
+                              if not fu.cancelled() and fu.exception() is None and fu.result() else None)
 
     # ------------------------------------------------------------------ hooks
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -307,6 +386,13 @@ class DlpAddon:
         flow.metadata["dlp"] = {"app": cls.app.id, "category": cls.app.category,
                                 "action": decision.action, "rule": decision.rule.id if decision.rule else None}
         self._count(cls, ident, facts, decision, result)
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        self.usage.request(time.time(), ident.user, ident.department, cls.app.id, cls.app.category,
+                           classify_request(req.method, headers, is_upload=facts.is_upload, is_post=facts.is_post),
+                           bytes_up=facts.size, upload=facts.is_upload or facts.is_post,
+                           violation=decision.action != "allow")
+        flow.metadata["dlp"]["user"] = ident.user
+        flow.metadata["dlp"]["department"] = ident.department
         if decision.action == "allow":
             return
         incident = self._incident(flow, cls, ident, path, facts, decision, result)
@@ -342,10 +428,12 @@ class DlpAddon:
         app, cat = cls.app.id, cls.app.category
         if request:
             m.requests.labels(app, cat, decision.action).inc()
+            m.department_requests.labels(ident.department, cat).inc()
         if facts.size:
             m.bytes.labels(app, cat, "up", ident.department).inc(facts.size)
         if facts.is_upload or facts.is_post:
             m.uploads.labels(app, cat, decision.action).inc()
+            m.department_uploads.labels(ident.department, cat).inc()
         for match in decision.matches:
             m.violations.labels(match.rule.id, match.rule.severity, match.action).inc()
             if match.expired_exception:
@@ -443,6 +531,8 @@ class DlpAddon:
         facts = build_facts(cls, ident, host, "WEBSOCKET", path, len(content), result)
         facts = replace(facts, is_post=True)
         decision = state.ruleset.policy.decide(facts, datetime.now().date())
+        self.usage.activity(time.time(), ident.user, ident.department, cls.app.id, cls.app.category,
+                            classify_ws_message(True, content, self.usage.sessions.settings))
         self.metrics.websocket_messages.labels(cls.app.id, cls.app.category, decision.action).inc()
         self._count(cls, ident, facts, decision, result, request=False)
         if decision.action == "allow":
@@ -458,14 +548,12 @@ class DlpAddon:
 
     def response(self, flow: http.HTTPFlow) -> None:
         meta = flow.metadata.get("dlp")
-        if not meta or flow.response is None or meta.get("incident") and meta.get("action") == "block":
+        if not meta or flow.response is None or "user" not in meta:
             return
         n = len(flow.response.raw_content or b"")
-        if n and self.state:
-            auth = flow.metadata.get("proxyauth")
-            ident = self.state.directory.identify(auth[0] if auth else None,
-                                                  flow.client_conn.peername[0] if flow.client_conn.peername else None)
-            self.metrics.bytes.labels(meta["app"], meta["category"], "down", ident.department).inc(n)
+        if n and meta.get("action") != "block":
+            self.metrics.bytes.labels(meta["app"], meta["category"], "down", meta["department"]).inc(n)
+            self.usage.response(time.time(), meta["user"], meta["department"], meta["app"], meta["category"], n)
 
 
 def _iso(t: float) -> str:

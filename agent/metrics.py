@@ -74,6 +74,14 @@ class Metrics:
         self.tenant_headers = Counter("dlp_tenant_restriction_headers",
                                       "Requests given tenant-restriction headers, by control",
                                       ["control"], registry=r)
+        self.department_requests = Counter("dlp_department_requests", "Requests by department and category",
+                                           ["department", "category"], registry=r)
+        self.department_uploads = Counter("dlp_department_uploads", "Uploads and posts by department and category",
+                                          ["department", "category"], registry=r)
+        self.usage_findings = Counter("dlp_usage_findings", "Daily usage thresholds crossed (usage rules)",
+                                      ["rule", "department"], registry=r)
+        self.usage_write_failures = Counter("dlp_usage_write_failures", "Usage batches the store rejected",
+                                            registry=r)
         self.websocket_messages = Counter("dlp_websocket_messages", "WebSocket messages from clients, by app and action",
                                           ["app", "category", "action"], registry=r)
         for reason in UNINSPECTABLE_REASONS:
@@ -83,7 +91,7 @@ class Metrics:
         self.rules_reload_ok.set(1)
 
     def precreate(self, rules: Iterable, apps: Iterable[tuple[str, str]], departments: Iterable[str],
-                  categories: Iterable[str]) -> None:
+                  categories: Iterable[str], usage_rules: Iterable = ()) -> None:
         """Export 0 for every series an alert may watch, so increase() sees the first event."""
         for rule in rules:
             for action in {rule.action, "log"} if rule.action != "allow" else {"allow"}:
@@ -92,6 +100,9 @@ class Metrics:
             for action in ACTIONS:
                 self.requests.labels(app, category, action)
                 self.uploads.labels(app, category, action)
+        departments = list(departments)
         for dept in departments:
             for category in categories:
                 self.department_violations.labels(dept, category)
+            for rule in usage_rules:
+                self.usage_findings.labels(rule.id, dept)

@@ -198,6 +198,7 @@ class Schedule:
 class Piece:
     """Part of an interval inside one UTC hour, entirely working or non-working time."""
 
+    start: float         # epoch seconds where this piece begins
     hour: int            # epoch seconds of the UTC hour start
     seconds: float
     working: bool
@@ -220,7 +221,7 @@ def split(start: float, end: float, schedule: Schedule) -> Iterator[Piece]:
         midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tz).timestamp()
         if t < midnight < nxt:
             nxt = midnight
-        yield Piece(hour, nxt - t, working)
+        yield Piece(t, hour, nxt - t, working)
         t = nxt
 
 

@@ -8,43 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from agent.usage_rollup import UsageDelta, UsageFinding
 
 SOURCES = {"proxy": 0, "passive": 1}
 SOURCE_NAMES = {v: k for k, v in SOURCES.items()}
-
-
-@dataclass(slots=True)
-class UsageDelta:
-    """Additions to one rollup row (department, day, user, app, hour, source)."""
-
-    department: str
-    day: int
-    user: str
-    app: str
-    hour: int
-    source: str
-    category: str
-    active_s: float = 0.0
-    active_work_s: float = 0.0
-    requests: int = 0
-    bytes_up: int = 0
-    bytes_down: int = 0
-    uploads: int = 0
-    violations: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class UsageFinding:
-    rule: str
-    day: int
-    user: str
-    department: str
-    category: str
-    seconds: float
-    threshold: float
-    time: float
-    incident: str | None = None
 
 
 class _Names:
