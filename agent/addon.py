@@ -43,10 +43,10 @@ from agent.masking import Hasher
 from agent.metrics import Metrics
 from agent.policy.engine import Decision, Facts
 from agent.ruleset import RuleSet, default_dir, load_ruleset
-from agent.store.usage import UsageFinding, write_finding, write_usage
+from agent.store.usage import write_finding, write_usage
 from agent.tenants import TenantRestrictions
 from agent.usage import Schedule, classify_request, classify_ws_message
-from agent.usage_rollup import Drained, UsageAccumulator
+from agent.usage_rollup import Drained, UsageAccumulator, UsageFinding
 from agent.yamlload import ConfigError
 
 log = logging.getLogger("dlp")

@@ -7,7 +7,6 @@ the proxy never waits on disk for usage. Names are interned in the ``names`` tab
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 
 from agent.usage_rollup import UsageDelta, UsageFinding
 
@@ -15,20 +14,11 @@ SOURCES = {"proxy": 0, "passive": 1}
 SOURCE_NAMES = {v: k for k, v in SOURCES.items()}
 
 
-class _Names:
-    """name <-> id per kind, cached per connection (the writer's is long-lived)."""
-
-    _cache: dict[int, dict[tuple[str, str], int]] = {}
-
-    @classmethod
-    def ids(cls, conn: sqlite3.Connection, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        cache = cls._cache.setdefault(id(conn), {})
-        missing = {p for p in pairs if p not in cache}
-        if missing:
-            conn.executemany("INSERT OR IGNORE INTO names (kind, name) VALUES (?, ?)", sorted(missing))
-            for kind, name, i in conn.execute("SELECT kind, name, id FROM names"):
-                cache[(kind, name)] = i
-        return cache
+def _name_ids(conn: sqlite3.Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Intern (kind, name) pairs; a batch holds a few dozen distinct names, each an indexed lookup."""
+    conn.executemany("INSERT OR IGNORE INTO names (kind, name) VALUES (?, ?)", sorted(pairs))
+    return {p: conn.execute("SELECT id FROM names WHERE kind = ? AND name = ?", p).fetchone()[0]
+            for p in pairs}
 
 
 _UPSERT = """
@@ -54,7 +44,7 @@ def write_usage(deltas: list[UsageDelta], conn: sqlite3.Connection) -> int:
     for d in deltas:
         pairs.update((("department", d.department), ("user", d.user), ("app", d.app),
                       ("category", d.category)))
-    ids = _Names.ids(conn, pairs)
+    ids = _name_ids(conn, pairs)
     conn.executemany(_UPSERT, [
         (ids[("department", d.department)], d.day, ids[("user", d.user)], ids[("app", d.app)],
          d.hour, SOURCES[d.source], ids[("category", d.category)], d.active_s, d.active_work_s,
