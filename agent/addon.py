@@ -43,16 +43,16 @@ from agent.masking import Hasher
 from agent.metrics import Metrics
 from agent.policy.engine import Decision, Facts
 from agent.ruleset import RuleSet, default_dir, load_ruleset
-from agent.store.usage import write_finding, write_usage
+from agent.store.usage import purge_database, write_finding, write_usage
 from agent.tenants import TenantRestrictions
-from agent.usage import Schedule, classify_request, classify_ws_message
+from agent.usage import Schedule, SessionSettings, classify_request, classify_ws_message
 from agent.usage_rollup import Drained, UsageAccumulator, UsageFinding
 from agent.yamlload import ConfigError
 
 log = logging.getLogger("dlp")
 
 INCIDENT_COMMIT_TIMEOUT = 3.0     # seconds a block waits for its incident to be durable
-USAGE_FLUSH_SECONDS = 10.0        # how often usage rollups go to the store (batched, never awaited)
+PURGE_EVERY_SECONDS = 6 * 3600     # retention (WC-P17-001 §9) is enforced this often
 
 
 class _State(NamedTuple):
@@ -146,6 +146,10 @@ class DlpAddon:
             raise exceptions.OptionsError(f"DLP configuration rejected: {e}") from None
         # Build-then-swap: nothing above touched the running state.
         first = self.state is None
+        if self.config.usage != cfg.usage or first:
+            u = cfg.usage
+            self.usage.sessions.settings = SessionSettings(u.gap_seconds, u.allowance_seconds,
+                                                           u.weak_window_seconds)
         self.config = cfg
         self.tenants = TenantRestrictions(cfg.tenant_restrictions)
         self._install(state)
@@ -286,9 +290,26 @@ class DlpAddon:
             self._metrics_server = None
 
     async def _flush_usage_forever(self) -> None:
+        last_purge = 0.0
         while True:
-            await asyncio.sleep(USAGE_FLUSH_SECONDS)
+            await asyncio.sleep(self.config.usage.flush_seconds)
             self._write_usage(self.usage.drain(time.time()))
+            if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
+                last_purge = time.monotonic()
+                self._purge()
+
+    def _purge(self) -> None:
+        """Drop records older than the retention period (WC-P17-001 §9) off the event loop."""
+        days, db_path = self.config.usage.retention_days, self.config.db
+
+        def job() -> None:
+            try:
+                counts = purge_database(db_path, retention_days=days, now=time.time())
+                log.info("retention purge (%d days): %s", days, counts)
+            except Exception as e:  # noqa: BLE001 - a failed purge is retried next period
+                log.error("retention purge failed: %s", type(e).__name__)
+
+        asyncio.get_running_loop().run_in_executor(None, job)
 
     def _write_usage(self, drained: Drained) -> None:
         """Metrics now; rollups and findings to the writer thread (never awaited)."""

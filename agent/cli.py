@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("agent.commands.run", "run the inline proxy that enforces the policies"),
     "incidents": ("agent.commands.incidents", "list and show recorded incidents"),
     "rules": ("agent.commands.rules", "check rules, or run the rule test cases"),
+    "purge": ("agent.commands.purge", "delete records older than the retention period"),
     "fingerprint": ("agent.commands.fingerprint", "build exact-data-match and document-fingerprint indexes"),
 }
 

@@ -23,6 +23,16 @@ class LimitsConfig(_Strict):
     max_body_bytes: int = Field(128 * 1024**2, ge=1024, description="largest body buffered and inspected whole")
 
 
+class UsageConfig(_Strict):
+    """How active time is estimated (see agent/usage.py and the README) and how long records live."""
+
+    gap_seconds: float = Field(180, gt=0, description="events closer than this join one run of use")
+    allowance_seconds: float = Field(30, ge=0, description="reading time credited after a run's last event")
+    weak_window_seconds: float = Field(600, ge=0, description="script traffic keeps a run alive this long")
+    flush_seconds: float = Field(10, gt=0, description="how often rollups are written to the database")
+    retention_days: int = Field(365, ge=1, description="incidents and usage older than this are purged (WC-P17-001 §9)")
+
+
 class AgentConfig(_Strict):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8080, ge=0, le=65535)
@@ -38,6 +48,7 @@ class AgentConfig(_Strict):
     node: str | None = Field(None, description="name of this agent in incidents (default: host name)")
     workers: int = Field(4, ge=1, le=64, description="inspection threads")
     limits: LimitsConfig = LimitsConfig()
+    usage: UsageConfig = UsageConfig()
     tenant_restrictions: TenantConfig = TenantConfig()
     mitmproxy: dict[str, str | int | bool | list[str]] = Field(
         default_factory=dict, description="further mitmproxy options, as with --set")

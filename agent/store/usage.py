@@ -61,7 +61,7 @@ def write_finding(f: UsageFinding, conn: sqlite3.Connection) -> bool:
     return cur.rowcount == 1
 
 
-def purge(conn: sqlite3.Connection, before_day: int, before_time: float, batch: int = 5000) -> dict[str, int]:
+def purge(conn: sqlite3.Connection, *, before_day: int, before_time: float, batch: int = 5000) -> dict[str, int]:
     """Delete usage older than ``before_day`` and incidents older than ``before_time``, in
     small transactions so the proxy's writer never waits long for the lock."""
     counts = {"usage_rows": 0, "usage_findings": 0, "incidents": 0}
@@ -88,3 +88,17 @@ def purge(conn: sqlite3.Connection, before_day: int, before_time: float, batch: 
             if n < batch:
                 break
     return counts
+
+
+def purge_database(path, *, retention_days: int, now: float) -> dict[str, int]:
+    """Purge with a connection of its own, one short transaction per chunk: the proxy's writer
+    thread waits at most one chunk for the lock (its busy timeout is seconds)."""
+    from agent.store import db
+
+    conn = db.open_writer(path)
+    try:
+        db.migrate(conn)
+        cutoff = now - retention_days * 86400
+        return purge(conn, before_day=int(cutoff // 86400), before_time=cutoff)
+    finally:
+        conn.close()

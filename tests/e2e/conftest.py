@@ -15,7 +15,16 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def fakenet(tmp_path_factory):
-    fn = start_fakenet(tmp_path_factory.mktemp("fakenet"))
+def wsecho():
+    from wsecho import EchoServer
+
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def fakenet(tmp_path_factory, wsecho):
+    fn = start_fakenet(tmp_path_factory.mktemp("fakenet"), ws_port=wsecho.port)
     yield fn
     stop(fn.proc)

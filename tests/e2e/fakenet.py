@@ -16,8 +16,14 @@ from mitmproxy import ctx, http
 class FakeNet:
     def load(self, loader):
         loader.add_option("fakenet_log", str, "", "JSON-lines file receiving one record per request")
+        loader.add_option("fakenet_ws_port", int, 0, "loopback WebSocket echo server for upgrade requests")
 
     def request(self, flow: http.HTTPFlow) -> None:
+        if flow.request.headers.get("upgrade", "").lower() == "websocket" and ctx.options.fakenet_ws_port:
+            # WebSockets go on to a real echo server on loopback, whatever host they named.
+            flow.request.scheme, flow.request.host = "http", "127.0.0.1"
+            flow.request.port = ctx.options.fakenet_ws_port
+            return
         body = flow.request.raw_content or b""
         rec = {
             "method": flow.request.method,

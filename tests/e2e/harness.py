@@ -66,7 +66,7 @@ class FakeNet:
         self.log.write_text("")
 
 
-def start_fakenet(tmp: Path) -> FakeNet:
+def start_fakenet(tmp: Path, ws_port: int = 0) -> FakeNet:
     port = free_port()
     log = tmp / "fakenet.jsonl"
     log.write_text("")
@@ -74,7 +74,8 @@ def start_fakenet(tmp: Path) -> FakeNet:
     proc = subprocess.Popen(
         [MITMDUMP, "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
          "-s", str(Path(__file__).with_name("fakenet.py")), "--set", f"fakenet_log={log}",
-         "--set", "connection_strategy=lazy", "--set", f"confdir={tmp / 'fakenet-ca'}"],
+         "--set", "connection_strategy=lazy", "--set", f"confdir={tmp / 'fakenet-ca'}",
+         "--set", f"fakenet_ws_port={ws_port}"],
         stdout=out.open("w"), stderr=subprocess.STDOUT)
     wait_port(port, proc, log=out)
     return FakeNet(port, log, proc)
