@@ -178,14 +178,16 @@ def _read_file(args: argparse.Namespace, monitor: Monitor) -> None:
         bar = tqdm(total=cap.size, unit="B", unit_scale=True, desc="sniff", file=sys.stderr,
                    leave=False)
     try:
+        if cap.linktype is not None and not _linktype_ok(cap.linktype):
+            raise UsageError(f"{args.pcap}: unsupported link type {cap.linktype}")
         done = 0
-        for linktype, batch in cap.batches():
-            if not _linktype_ok(linktype):
-                raise UsageError(f"{args.pcap}: unsupported link type {linktype}")
-            monitor.feed(batch, linktype)
-            if bar is not None:
-                bar.update(cap.position - done)
-                done = cap.position
+
+        def progress(position: int) -> None:
+            nonlocal done
+            bar.update(position - done)
+            done = position
+
+        cap.replay(monitor, progress if bar is not None else None)
     except CaptureError as e:
         raise UsageError(str(e)) from None
     finally:

@@ -45,16 +45,16 @@ class Flow:
 
     __slots__ = (
         "ckey", "skey", "proto", "client", "server", "cport", "sport", "v6", "vlan",
-        "first_ts", "last_ts", "last_act", "active",
+        "first_ts", "last_ts", "last_act", "active", "idle",
         "up_bytes", "down_bytes", "up_pkts", "down_pkts", "hist", "closing",
         "inspect", "kind", "buf", "next_seq", "seq_known", "pending", "inspected",
         "name", "name_source", "service", "dns_name", "hello", "http_method",
         "quic_version", "quic_dcid", "crypto",
-        "dns_query", "dns_qtype", "dns_rcode", "dns_answers", "verdict",
+        "dns_query", "dns_qtype", "dns_rcode", "dns_answers", "verdict", "cip", "sip",
     )
 
     def __init__(self, ckey: bytes, skey: bytes, proto: int, client: bytes, server: bytes,
-                 cport: int, sport: int, ts: float):
+                 cport: int, sport: int, ts: float, idle: float = 300.0):
         self.ckey, self.skey, self.proto = ckey, skey, proto
         self.client, self.server, self.cport, self.sport = client, server, cport, sport
         self.v6 = len(client) == 16
@@ -62,6 +62,7 @@ class Flow:
         self.first_ts = self.last_ts = ts
         self.last_act = float("-inf")   # time of the last payload packet
         self.active = 0.0
+        self.idle = idle             # seconds without packets after which the flow ends
         self.up_bytes = self.down_bytes = self.up_pkts = self.down_pkts = 0
         self.hist = 0
         self.closing = False
@@ -86,6 +87,7 @@ class Flow:
         self.dns_rcode: int | None = None
         self.dns_answers: list[str] | None = None
         self.verdict: object = None  # set by the monitor when the connection is classified
+        self.cip = self.sip = ""     # printable addresses, set with the verdict
 
     def stop_inspecting(self) -> None:
         self.inspect = False
@@ -307,19 +309,9 @@ class FlowTable:
             del table[f.skey]
         self.order.pop((f.proto, f.ckey), None)
 
-    def deadline(self, f: Flow) -> float:
-        t = self.timeouts
-        if f.closing:
-            return f.last_ts + t.close_linger
-        if f.proto == 6:
-            if f.hist & H_SYN and not f.hist & H_SYNACK and not f.down_pkts:
-                return f.last_ts + t.attempt
-            return f.last_ts + t.tcp_idle
-        return f.last_ts + t.udp_idle
-
     def expired(self, now: float) -> list[Flow]:
-        deadline = self.deadline
-        return [f for f in self.order.values() if deadline(f) < now]
+        # ``idle`` follows the state (attempt, established, closing), so a sweep is one pass
+        return [f for f in self.order.values() if f.last_ts + f.idle < now]
 
     def oldest(self, n: int) -> list[Flow]:
         return heapq.nsmallest(n, self.order.values(), key=lambda f: f.last_ts)

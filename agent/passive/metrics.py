@@ -37,9 +37,6 @@ class _StatsCollector(Collector):
         s = self._read()
         yield CounterMetricFamily("dlp_passive_packets", "Packets read by the passive monitor",
                                   value=s.get("packets", 0))
-        yield CounterMetricFamily("dlp_passive_bytes_captured",
-                                  "Bytes of captured frames read by the passive monitor",
-                                  value=s.get("wire_bytes", 0))
         yield GaugeMetricFamily("dlp_passive_flows_active", "Connections in the flow table",
                                 value=s.get("flows_active", 0))
         yield CounterMetricFamily("dlp_passive_flows_evicted",
@@ -56,6 +53,7 @@ class PassiveMetrics:
                  stats: Callable[[], Mapping[str, float]] | None = None):
         """``apps``: app id -> category (include "other"); ``departments``: bounded label values."""
         self.registry = registry
+        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
         self.connections = Counter(
             "dlp_passive_connections", "Connections seen by the passive monitor",
             ["app", "category", "department", "via_proxy"], registry=registry)
@@ -84,14 +82,23 @@ class PassiveMetrics:
 
     def connection(self, app: str, category: str, department: str, via_proxy: bool,
                    bypass: bool, quic: bool) -> None:
-        self.connections.labels(app, category, department, "true" if via_proxy else "false").inc()
+        self._child(self.connections, app, category, department,
+                    "true" if via_proxy else "false").inc()
         if bypass:
-            self.bypass.labels(app, department).inc()
+            self._child(self.bypass, app, department).inc()
         if quic:
-            self.quic.labels(app, department).inc()
+            self._child(self.quic, app, department).inc()
 
     def finished(self, app: str, category: str, department: str, up: int, down: int) -> None:
         if up:
-            self.bytes.labels(app, category, "up", department).inc(up)
+            self._child(self.bytes, app, category, "up", department).inc(up)
         if down:
-            self.bytes.labels(app, category, "down", department).inc(down)
+            self._child(self.bytes, app, category, "down", department).inc(down)
+
+    def _child(self, metric: Counter, *labels: str) -> Counter:
+        # labels() validates and locks on every call; the set of children is bounded, so keep them
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-CHUNK = 1 << 20
+if TYPE_CHECKING:
+    from agent.passive.monitor import Monitor
+
+CHUNK = 4 << 20
 MAX_RECORD = 1 << 18          # a frame longer than 256 KB means a corrupt file
 Batch = list[tuple[float, bytes]]
 
@@ -37,6 +40,7 @@ class CaptureFile:
         self.size = os.fstat(self._f.fileno()).st_size
         head = self._f.read(4)
         self._f.seek(0)
+        self.linktype: int | None = None       # pcap: from the file header; pcapng: per interface
         if len(head) < 4:
             self.close()
             raise CaptureError(f"{self.path}: empty or too short to be a capture file")
@@ -44,6 +48,12 @@ class CaptureFile:
             self.format = "pcapng"
         elif head in _PCAP_MAGIC:
             self.format = "pcap"
+            hdr = self._f.read(24)
+            if len(hdr) < 24:
+                self.close()
+                raise CaptureError(f"{self.path}: truncated pcap header")
+            self._endian, self._scale = _PCAP_MAGIC[head]
+            self.linktype = struct.unpack(self._endian + "I", hdr[20:24])[0] & 0x0FFFFFFF
         else:
             self.close()
             raise CaptureError(f"{self.path}: not a pcap or pcapng file (magic {head.hex()})")
@@ -68,14 +78,70 @@ class CaptureFile:
         finally:
             self.close()
 
+    def replay(self, monitor: Monitor, progress: Callable[[int], None] | None = None) -> None:
+        """Feed every packet to ``monitor`` (then the caller flushes it).
+
+        pcap files go through ``Monitor.feed_pcap``, which walks the records itself (the fast
+        path); pcapng goes through ``batches``. ``progress`` gets the byte position.
+        """
+        try:
+            if self.format == "pcap":
+                self._replay_pcap(monitor, progress)
+            else:
+                for linktype, batch in self.batches():
+                    monitor.feed(batch, linktype)
+                    if progress:
+                        progress(self.position)
+        finally:
+            self.close()
+
+    def _replay_pcap(self, monitor: Monitor, progress: Callable[[int], None] | None) -> None:
+        endian, scale, linktype = self._endian, self._scale, self.linktype
+        assert linktype is not None
+        self._f.seek(24)
+        self.position = 24
+        # One read buffer for the whole file: no 4 MB allocation (and its page faults) per
+        # chunk, and resident memory stays flat. The partial record at the end of a chunk is
+        # moved to the front before the next read.
+        buf = bytearray(CHUNK + MAX_RECORD + 16)
+        view = memoryview(buf)
+        have = 0
+        feed = monitor.feed_pcap
+        little = endian == "<"
+        readinto = self._f.readinto
+        try:
+            while True:
+                got = readinto(view[have:have + CHUNK])
+                if not got:
+                    break
+                limit = have + got
+                used = feed(view, little, scale, linktype, 0, limit)
+                if used == 0:
+                    self._check_record(bytes(view[:min(limit, 16)]), endian)
+                rest = limit - used
+                if rest:
+                    buf[:rest] = bytes(view[used:limit])
+                have = rest
+                self.position += used
+                if progress:
+                    progress(self.position)
+        finally:
+            view.release()
+        if have:
+            self.truncated = True
+
+    def _check_record(self, buf: bytes, endian: str) -> None:
+        if len(buf) >= 16:
+            incl = struct.unpack_from(endian + "I", buf, 8)[0]
+            if incl > MAX_RECORD:
+                raise CaptureError(f"{self.path}: corrupt record at byte {self.position} "
+                                   f"(length {incl})")
+
     # ---------------------------------------------------------------- pcap
 
     def _pcap(self) -> Iterator[tuple[int, Batch]]:
-        hdr = self._f.read(24)
-        if len(hdr) < 24:
-            raise CaptureError(f"{self.path}: truncated pcap header")
-        endian, scale = _PCAP_MAGIC[hdr[:4]]
-        linktype = struct.unpack(endian + "I", hdr[20:24])[0] & 0x0FFFFFFF
+        endian, scale, linktype = self._endian, self._scale, self.linktype
+        self._f.seek(24)
         rec = struct.Struct(endian + "IIII")
         unpack = rec.unpack_from
         self.position = 24

@@ -60,20 +60,22 @@ def initial_secrets(version: int, dcid: bytes, side: str = "client") -> tuple[by
             _hkdf_expand_label(secret, p + "hp", 16))
 
 
-@dataclass(frozen=True, slots=True)
 class InitialKeys:
-    aead: AESGCM
-    iv: bytes
-    hp: Cipher  # AES-128-ECB
+    __slots__ = ("aead", "iv", "_hp")
+
+    def __init__(self, key: bytes, iv: bytes, hp: bytes):
+        self.aead = AESGCM(key)
+        self.iv = iv
+        # ECB has no state between blocks, so one encryptor serves every sample
+        self._hp = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
 
     def mask(self, sample: bytes) -> bytes:
-        return self.hp.encryptor().update(sample)
+        return self._hp.update(sample)
 
 
 @lru_cache(maxsize=1024)
 def client_keys(version: int, dcid: bytes) -> InitialKeys:
-    key, iv, hp = initial_secrets(version, dcid, "client")
-    return InitialKeys(AESGCM(key), iv, Cipher(algorithms.AES(hp), modes.ECB()))
+    return InitialKeys(*initial_secrets(version, dcid, "client"))
 
 
 def read_varint(buf: bytes, pos: int) -> tuple[int, int]:

@@ -65,12 +65,10 @@ class ConnectionRecord:
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for JSON, dropping unset optional fields (Zeek leaves them '-')."""
-        out: dict[str, Any] = {}
-        for f in _FIELDS:
-            v = getattr(self, f)
-            if v is None and f in _OPTIONAL:
-                continue
-            out[f] = v
+        out = {f: getattr(self, f) for f in _FIELDS}
+        for f in _OPTIONAL:
+            if out[f] is None:
+                del out[f]
         out["ts"] = round(self.ts, 6)
         out["duration"] = round(self.duration, 6)
         out["active_seconds"] = round(self.active_seconds, 3)

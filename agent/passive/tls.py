@@ -14,7 +14,9 @@ Two entry points:
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 MAX_HELLO = 16384  # a ClientHello larger than this is not worth buffering (RFC 8446 allows 2^24)
@@ -38,6 +40,9 @@ def is_grease(v: int) -> bool:
     return (v & 0x0F0F) == 0x0A0A and (v >> 8) == (v & 0xFF)
 
 
+GREASE: Final = frozenset(v for v in range(0x0A0A, 0x10000, 0x1010))
+
+
 @dataclass(frozen=True, slots=True)
 class ClientHello:
     server_name: str | None
@@ -59,26 +64,31 @@ class ClientHello:
 
         Evidence of the TLS stack (browser, script, sync client), never of identity.
         """
-        ver = _JA4_VERSIONS.get(self.version, "00")
-        sni = "d" if 0x0000 in self.extensions else "i"
-        alpn = "00"
-        if self.alpn and self.alpn[0]:
-            first = self.alpn[0]
-            a, z = first[0], first[-1]
-            if a.isascii() and a.isalnum() and z.isascii() and z.isalnum():
-                alpn = a + z
-            else:  # non-alphanumeric ALPN bytes: first and last hex digits of the value
-                h = first.encode("utf-8", "surrogateescape").hex()
-                alpn = h[0] + h[-1]
-        part_a = (f"{transport}{ver}{sni}{min(len(self.ciphers), 99):02d}"
-                  f"{min(len(self.extensions), 99):02d}{alpn}")
-        ciphers = ",".join(sorted(f"{c:04x}" for c in self.ciphers))
-        part_b = _hash12(ciphers) if ciphers else "000000000000"
-        exts = ",".join(sorted(f"{e:04x}" for e in self.extensions if e not in (0x0000, 0x0010)))
-        if self.signature_algorithms:
-            exts += "_" + ",".join(f"{s:04x}" for s in self.signature_algorithms)
-        part_c = _hash12(exts) if exts else "000000000000"
-        return f"{part_a}_{part_b}_{part_c}"
+        return _ja4(transport, self.version, self.alpn[0] if self.alpn else "", self.ciphers,
+                    self.extensions, self.signature_algorithms)
+
+
+@lru_cache(maxsize=4096)    # a network has few distinct client stacks: hash each once
+def _ja4(transport: str, version: int, first_alpn: str, ciphers: tuple[int, ...],
+         extensions: tuple[int, ...], sigalgs: tuple[int, ...]) -> str:
+    ver = _JA4_VERSIONS.get(version, "00")
+    sni = "d" if 0x0000 in extensions else "i"
+    alpn = "00"
+    if first_alpn:
+        a, z = first_alpn[0], first_alpn[-1]
+        if a.isascii() and a.isalnum() and z.isascii() and z.isalnum():
+            alpn = a + z
+        else:  # non-alphanumeric ALPN bytes: first and last hex digits of the value
+            h = first_alpn.encode("utf-8", "surrogateescape").hex()
+            alpn = h[0] + h[-1]
+    part_a = f"{transport}{ver}{sni}{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}{alpn}"
+    cs = ",".join(sorted(f"{c:04x}" for c in ciphers))
+    part_b = _hash12(cs) if cs else "000000000000"
+    exts = ",".join(sorted(f"{e:04x}" for e in extensions if e not in (0x0000, 0x0010)))
+    if sigalgs:
+        exts += "_" + ",".join(f"{s:04x}" for s in sigalgs)
+    part_c = _hash12(exts) if exts else "000000000000"
+    return f"{part_a}_{part_b}_{part_c}"
 
 
 _JA4_VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10",
@@ -107,6 +117,10 @@ def parse_records(data: bytes) -> ClientHello | _More | None:
         return MORE if _prefix_ok(data) else None
     if not looks_like_hello(data):
         return None
+    rlen = (data[3] << 8) | data[4]
+    need = 4 + int.from_bytes(data[6:9], "big") if len(data) >= 9 else 1 << 30
+    if 5 + need <= len(data) and need <= rlen:          # the common case: one record holds it
+        return parse_handshake(data[5:5 + need]) if need <= MAX_HELLO else None
     # Concatenate handshake-record fragments until the hello message is complete.
     msg = bytearray()
     need = None
@@ -176,8 +190,7 @@ def parse_handshake(msg: bytes) -> ClientHello | None:
     p += 2
     if cs_len % 2 or p + cs_len > end:
         return None
-    ciphers = tuple(c for c in (int.from_bytes(msg[i:i + 2], "big") for i in range(p, p + cs_len, 2))
-                    if not is_grease(c))
+    ciphers = tuple(c for c in struct.unpack_from(f"!{cs_len // 2}H", msg, p) if c not in GREASE)
     p += cs_len
     if p + 1 > end:
         return None
@@ -199,32 +212,32 @@ def parse_handshake(msg: bytes) -> ClientHello | None:
             etype = (msg[p] << 8) | msg[p + 1]
             elen = (msg[p + 2] << 8) | msg[p + 3]
             p += 4
-            if p + elen > ext_end:
+            q = p + elen
+            if q > ext_end:
                 return None
-            body = msg[p:p + elen]
-            p += elen
-            if is_grease(etype):
+            if etype in GREASE:
+                p = q
                 continue
             exts.append(etype)
             if etype == 0x0000:
-                sni = _sni(body)
+                sni = _sni(msg[p:q])
             elif etype == 0x0010:
-                alpn = _alpn(body)
+                alpn = _alpn(msg[p:q])
             elif etype == 0x002B:
-                versions = tuple(v for v in _u16_list(body, 1) if not is_grease(v))
+                versions = tuple(v for v in _u16_list(msg[p:q], 1) if v not in GREASE)
             elif etype == 0x000D:
-                sigalgs = tuple(_u16_list(body, 2))
+                sigalgs = _u16_list(msg[p:q], 2)
             elif etype == 0xFE0D:
                 ech = True
+            p = q
     return ClientHello(sni, alpn, legacy_version, versions, ciphers, tuple(exts), sigalgs, ech)
 
 
-def _u16_list(body: bytes, len_size: int) -> list[int]:
+def _u16_list(body: bytes, len_size: int) -> tuple[int, ...]:
     if len(body) < len_size:
-        return []
-    n = int.from_bytes(body[:len_size], "big")
-    data = body[len_size:len_size + n]
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+        return ()
+    n = min(int.from_bytes(body[:len_size], "big"), len(body) - len_size) // 2
+    return struct.unpack_from(f"!{n}H", body, len_size)
 
 
 def _sni(body: bytes) -> str | None:

@@ -26,10 +26,15 @@ MAC = "02:00:00:00:00:01"
 KEY = ("proto", "client_ip", "client_port", "server_ip", "server_port")
 
 
-def run(classifier, path: Path, **kw) -> tuple[list[dict], Monitor]:
+def run(classifier, path: Path, fast: bool = True, **kw) -> tuple[list[dict], Monitor]:
+    """Records of a capture: through ``replay`` (the fused pcap fast path) or ``batches``."""
     out: list = []
     m = Monitor(classifier, out.append, **kw)
-    m.run(CaptureFile(path).batches())
+    if fast:
+        CaptureFile(path).replay(m)
+        m.flush()
+    else:
+        m.run(CaptureFile(path).batches())
     return [r.to_json() for r in out], m
 
 
@@ -47,9 +52,10 @@ def check(records: list[dict], truth: list[dict], skip: tuple[str, ...] = ()) ->
     assert not problems, "\n".join(map(str, problems))
 
 
-@pytest.mark.parametrize("name", ["passive.pcap", "passive.pcapng"])
-def test_every_connection_matches_ground_truth(classifier, capture_dir, truth, name):
-    records, m = run(classifier, capture_dir / name)
+@pytest.mark.parametrize("name,fast", [("passive.pcap", True), ("passive.pcap", False),
+                                       ("passive.pcapng", True)])
+def test_every_connection_matches_ground_truth(classifier, capture_dir, truth, name, fast):
+    records, m = run(classifier, capture_dir / name, fast)
     check(records, truth)
     assert m.stats.undecoded == 0 and m.stats.packets == _count(capture_dir / "passive.pcap")
 
@@ -115,6 +121,7 @@ def test_other_link_types(classifier, capture_dir, truth, tmp_path, linktype):
     _write(path, [(ts, _relink(linktype, f), None) for ts, f in _frames(capture_dir)], linktype)
     records, _ = run(classifier, path)
     check(records, [{**t, "vlan": None} if "vlan" in t else t for t in truth])
+    assert records == run(classifier, path, fast=False)[0]
 
 
 @pytest.mark.parametrize("endianness,nano", [(">", False), ("<", True)])
@@ -125,6 +132,7 @@ def test_pcap_variants(classifier, capture_dir, truth, tmp_path, endianness, nan
                                      ("<", True): b"\x4d\x3c\xb2\xa1"}[(endianness, nano)]
     records, _ = run(classifier, path)
     check(records, truth)
+    assert records == run(classifier, path, fast=False)[0]
 
 
 def test_snaplen_truncated_frames_keep_byte_counts(classifier, capture_dir, truth, tmp_path):
@@ -132,6 +140,7 @@ def test_snaplen_truncated_frames_keep_byte_counts(classifier, capture_dir, trut
     path = tmp_path / "snap.pcap"
     _write(path, [(ts, f[:96], len(f)) for ts, f in _frames(capture_dir)], snaplen=96)
     records, _ = run(classifier, path)
+    assert records == run(classifier, path, fast=False)[0]
     check(records, truth, skip=("service", "server_name", "name_source", "app", "category",
                                 "bypass", "tls_version", "quic_version", "ja4", "alpn",
                                 "http_method", "dns_query", "dns_qtype", "dns_rcode",
@@ -142,11 +151,16 @@ def test_truncated_file_reads_what_is_there(classifier, capture_dir, tmp_path):
     data = (capture_dir / "passive.pcap").read_bytes()
     path = tmp_path / "cut.pcap"
     path.write_bytes(data[:len(data) // 2 + 7])
-    cap = CaptureFile(path)
-    out: list = []
-    m = Monitor(classifier, out.append)
-    m.run(cap.batches())
-    assert cap.truncated and out and m.stats.packets < _count(capture_dir / "passive.pcap")
+    for fast in (True, False):
+        cap = CaptureFile(path)
+        out: list = []
+        m = Monitor(classifier, out.append)
+        if fast:
+            cap.replay(m)
+        else:
+            m.run(cap.batches())
+        m.flush()
+        assert cap.truncated and out and m.stats.packets < _count(capture_dir / "passive.pcap")
 
 
 @pytest.mark.parametrize("content,msg", [(b"", "too short"), (b"hello world, not pcap", "not a pcap"),
@@ -158,6 +172,15 @@ def test_not_a_capture(tmp_path, content, msg):
     with pytest.raises(CaptureError, match=msg):
         for _ in CaptureFile(path).batches():
             pass
+
+
+def test_corrupt_record_length(classifier, capture_dir, tmp_path):
+    data = bytearray((capture_dir / "passive.pcap").read_bytes()[:4000])
+    data[24 + 8:24 + 12] = (10**8).to_bytes(4, "little")     # first record claims 100 MB
+    path = tmp_path / "corrupt.pcap"
+    path.write_bytes(bytes(data) + bytes(8 << 20))
+    with pytest.raises(CaptureError, match="corrupt record at byte 24"):
+        CaptureFile(path).replay(Monitor(classifier, lambda r: None))
 
 
 def test_metrics(classifier, capture_dir, truth, catalogue):
