@@ -244,7 +244,7 @@ def office_mix_case(scanner: Scanner, total: int, repeat: int) -> bool | None:
     def work() -> int:
         n = 0
         for b in bodies:
-            res = extract(b, {})
+            res = extract(b, filename="upload.docx" if b[:2] == b"PK" else None)
             n += len(scanner.scan(res.segments).findings)
         return n
 

@@ -126,8 +126,9 @@ _AFTER_OK_RE = re.compile(rb"[ \t]*(?:$|[,;&}\]\)>|]|[A-Za-z_][\w.\-]{0,40}[ \t]
 
 
 def is_prose_after(buf: bytes, e: int, hi: int) -> bool:
-    nl = buf.find(b"\n", e, hi)
-    end = hi if nl < 0 else nl
+    limit = min(hi, e + 120)  # enough to see the next words; never the rest of a big body
+    nl = buf.find(b"\n", e, limit)
+    end = limit if nl < 0 else nl
     rest = buf[e:end].rstrip(b"\r")
     return _AFTER_OK_RE.match(rest) is None
 

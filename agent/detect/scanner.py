@@ -1,8 +1,9 @@
 """The scanner: one hyperscan pass over all segments with every detector's patterns.
 
-Segments are joined into chunks (newline-separated, a few MB each) so a JSON body of 300,000
-tiny strings costs a handful of hyperscan calls, not 300,000; match offsets are mapped back to
-segments with bisect. The match callback only records end, start and pattern id (packed in one int): Python work
+Small segments are joined into chunks (newline-separated, a few MB each) so a JSON body of
+300,000 tiny strings costs a handful of hyperscan calls, not 300,000; match offsets are mapped
+back to segments with bisect. Segments of 16 KB and more are scanned in place (a copy costs
+more than a call). The match callback only records end, start and pattern id (packed in one int): Python work
 (validation, context) runs afterwards and only on candidates. Findings never cross segments.
 
 Threads: the compiled database is shared and read-only; each thread gets its own hyperscan
@@ -33,7 +34,11 @@ from agent.detect.detectors.credentials import CredentialsDetector
 from agent.detect.model import Finding
 from agent.extract.model import Segment, TableLayout
 
-CHUNK_BYTES = 4 * 1024 * 1024   # joined segment bytes per hyperscan call
+CHUNK_BYTES = 1024 * 1024       # bytes per hyperscan call: bounds the match list (memory) and
+                                 # the time between deadline checks
+JOIN_BELOW = 16 * 1024           # smaller segments are joined into chunks, larger scanned alone
+OVERLAP = 4096                   # a segment larger than a chunk is scanned in overlapping windows
+MAX_ROW = 64 * 1024              # longest table line whose column is worked out
 DEADLINE_EVERY = 2048            # candidates between deadline checks
 SEP = b"\n"                      # between segments: a word boundary no pattern crosses
 _DATA = attrgetter("data")
@@ -74,7 +79,7 @@ class ScanState:
     current segment in it. ``starts`` holds every segment's offset in the virtual concatenation
     of all segments, ``base`` is the chunk's offset in it."""
 
-    __slots__ = ("buf", "lo", "hi", "seg", "field", "fixed", "out", "_ctx", "_starts", "_segments",
+    __slots__ = ("buf", "lo", "hi", "seg", "field", "fixed", "out", "memo", "_ctx", "_starts", "_segments",
                  "_base", "_first", "_last", "_field_terms", "_col_terms", "_delim",
                  "_delim_byte", "_scanner", "_pw_segments")
 
@@ -87,6 +92,7 @@ class ScanState:
         self.field: str | None = None
         self.fixed = False   # the segment has a field name or column headers
         self.out = out
+        self.memo: dict[str, Any] = {}   # detectors' notes about this chunk (see private_key)
         self._ctx = scanner.context
         self._scanner = scanner
         self._starts = starts
@@ -132,7 +138,10 @@ class ScanState:
         if ct is None:
             return None
         buf, lo = self.buf, self.lo
-        ls = buf.rfind(b"\n", lo, s) + 1 or lo
+        first = s - MAX_ROW if s - MAX_ROW > lo else lo
+        ls = buf.rfind(b"\n", first, s) + 1 or first
+        if ls == first != lo:
+            return None  # not a table row: a line this long has no usable column
         if self._delim_byte >= 0 and buf.find(b'"', ls, s) >= 0:
             # Quoted fields ("Smith, John"): delimiters inside quotes do not count; the parts
             # of the line at even positions between quotes are outside them.
@@ -171,14 +180,17 @@ class ScanState:
         lo = self.lo
         out = self.out
         start, end = s - lo, e - lo
-        while out:
+        if out:
             last = out[-1]
-            if last.segment != seg or start >= last.end or last.start >= end:
-                break
-            if score > last.score or (score == last.score and end - start > last.end - last.start):
-                out.pop()
-            else:
-                return
+            while last.segment == seg and start < last.end and last.start < end:
+                if score > last.score or (score == last.score
+                                          and end - start > last.end - last.start):
+                    out.pop()
+                    if not out:
+                        break
+                    last = out[-1]
+                else:
+                    return
         if self._pw_segments and seg in self._pw_segments and entity != "PASSWORD":
             return  # the whole segment is a password value
         out.append(Finding(entity, seg, start, end, score, verdict, norm))
@@ -255,6 +267,9 @@ class Scanner:
         starts = [0]
         starts.extend(accumulate(map(_PLUS1, map(len, datas))))
         pw = self._password_segments(segments)
+        # Segments this big are scanned where they are; joining copies bytes, and copying
+        # costs more than a hyperscan call from a few KB on.
+        big = [k for k, size in enumerate(map(len, datas)) if size >= JOIN_BELOW]
         scratch = self._scratch()
         findings = result.findings
         i = 0
@@ -262,22 +277,52 @@ class Scanner:
             if deadline is not None and time.monotonic() >= deadline:
                 result.timed_out = True
                 break
-            j = bisect_left(starts, starts[i] + CHUNK_BYTES, i + 1, n)
-            buf = datas[i] if j == i + 1 else SEP.join(datas[i:j])
-            matches: list[int] = []
-            self.database.scan(buf, match_event_handler=_collect, context=matches.append,
-                               scratch=scratch)
-            chunk_pw = [k for k in pw if i <= k < j] if pw else None
-            if matches or chunk_pw:
-                done = self._process(buf, starts, segments, i, j, matches, chunk_pw, deadline,
-                                     findings)
-                if not done:
-                    result.timed_out = True
-                    result.bytes_scanned += starts[j] - starts[i]
-                    break
+            nb = bisect_left(big, i)
+            next_big = big[nb] if nb < len(big) else n
+            if next_big == i:
+                j = i + 1
+            else:
+                j = min(bisect_left(starts, starts[i] + CHUNK_BYTES, i + 1, n), next_big)
+            if j == i + 1 and len(datas[i]) > CHUNK_BYTES + OVERLAP:
+                done = self._scan_windows(datas[i], starts, segments, i, deadline, findings,
+                                          scratch)
+            else:
+                buf = datas[i] if j == i + 1 else SEP.join(datas[i:j])
+                matches: list[int] = []
+                self.database.scan(buf, match_event_handler=_collect, context=matches.append,
+                                   scratch=scratch)
+                chunk_pw = [k for k in pw if i <= k < j] if pw else None
+                done = not (matches or chunk_pw) or self._process(
+                    buf, starts, segments, i, j, matches, chunk_pw, deadline, findings)
             result.bytes_scanned += starts[j] - starts[i]
+            if not done:
+                result.timed_out = True
+                break
             i = j
         return result
+
+    def _scan_windows(self, data: bytes, starts: list[int], segments: Sequence[Segment], k: int,
+                      deadline: float | None, findings: list[Finding],
+                      scratch: hyperscan.Scratch) -> bool:
+        """One large segment in CHUNK_BYTES windows (no copy: memoryview slices), each widened
+        by OVERLAP on both sides so values across a window edge are seen whole; a match counts
+        in the window where it starts. False when the deadline passed."""
+        size = len(data)
+        view = memoryview(data)
+        a = 0
+        while a < size:
+            if a and deadline is not None and time.monotonic() >= deadline:
+                return False
+            b = min(size, a + CHUNK_BYTES)
+            ws, we = max(0, a - OVERLAP), min(size, b + OVERLAP)
+            matches: list[int] = []
+            self.database.scan(view[ws:we], match_event_handler=_collect,
+                               context=matches.append, scratch=scratch)
+            if matches and not self._process(data, starts, segments, k, k + 1, matches, None,
+                                             deadline, findings, (ws, a, b, we, size)):
+                return False
+            a = b
+        return True
 
     def _password_segments(self, segments: Sequence[Segment]) -> list[int]:
         """Indices of segments whose field name is a password field (form field 'password')."""
@@ -290,8 +335,14 @@ class Scanner:
 
     def _process(self, buf: bytes, starts: list[int], segments: Sequence[Segment], first: int,
                  last: int, matches: list[int], pw: list[int] | None,
-                 deadline: float | None, findings: list[Finding]) -> bool:
-        """Run detectors on one chunk's matches; False when the deadline passed."""
+                 deadline: float | None, findings: list[Finding],
+                 window: tuple[int, int, int, int, int] | None = None) -> bool:
+        """Run detectors on one chunk's matches; False when the deadline passed.
+
+        ``window`` = (scanned from, accept from, accept to, scanned to, segment size) when the
+        matches come from a window of one large segment: offsets are shifted back into it,
+        matches starting outside [accept from, accept to) belong to a neighbouring window,
+        and a match ending at a window edge inside the segment may have made up its \\b."""
         out: list[Finding] = []
         st = ScanState(self, buf, starts, segments, first, last, out,
                        frozenset(pw) if pw else frozenset())
@@ -299,13 +350,24 @@ class Scanner:
         matches.sort()
         completed = True
         countdown = DEADLINE_EVERY
+        lo = hi = -1
+        shift, acc_lo, acc_hi, cut = 0, 0, 1 << 62, -1
+        if window is not None:
+            shift, acc_lo, acc_hi, scanned_to, size = window
+            cut = scanned_to if scanned_to < size else -1
         for key in matches:
             to = key >> 40
             on_match, back, pat = handlers[key & 0xFFFF]
             s = to - (back or (key >> 16) & 0xFFFFFF)
-            if s >= st.hi or s < st.lo:
+            if shift or cut >= 0:
+                s += shift
+                to += shift
+                if s < acc_lo or s >= acc_hi or to == cut:
+                    continue
+            if s >= hi or s < lo:
                 st.locate(s)
-                if s >= st.hi:
+                lo, hi = st.lo, st.hi
+                if s >= hi:
                     continue  # starts on a separator
             on_match(st, pat, s, to)
             countdown -= 1

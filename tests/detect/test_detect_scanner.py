@@ -67,6 +67,28 @@ def test_chunking_keeps_mapping(scanner, monkeypatch):
     assert got.bytes_scanned == sum(len(s.data) + 1 for s in segs)
 
 
+@pytest.mark.parametrize("chunk,overlap", [(1000, 256), (997, 64), (4096, 4096)])
+def test_large_segment_windows_see_every_value(scanner, monkeypatch, chunk, overlap):
+    """A segment larger than a chunk is scanned in overlapping windows; values straddling a
+    window edge are found exactly once, with offsets in the whole segment."""
+    r = random.Random(chunk)
+    parts, n = [], 0
+    while n < 60_000:
+        p = r.choice([f"SSN {dashed(valid_ssn(r))} ", "word " * r.randint(1, 9),
+                      f"mail j.roe{r.randint(1, 99)}@gmail.com, ", "1234567 ",
+                      f"card {r.choice(['4111 1111 1111 1111', '5555555555554444'])}; "])
+        parts.append(p)
+        n += len(p)
+    seg = [Segment("".join(parts).encode(), "big")]
+    whole = _values(scanner.scan(seg), seg)
+    monkeypatch.setattr(scanner_module, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(scanner_module, "OVERLAP", overlap)
+    windowed = scanner.scan(seg)
+    assert _values(windowed, seg) == whole
+    assert len(whole) > 500
+    assert windowed.bytes_scanned == len(seg[0].data) + 1
+
+
 def test_deadline_in_the_past(scanner):
     segs = [Segment(b"SSN 536-22-5555", "a")]
     result = scanner.scan(segs, deadline=time.monotonic() - 1)
@@ -164,3 +186,17 @@ def test_findings_are_valid_and_masked(scanner):
 def test_odd_bytes_do_not_break_the_scan(scanner, data):
     result = scanner.scan([Segment(data, "x")])
     assert not result.timed_out
+
+
+@pytest.mark.parametrize("unit", [
+    b"x@y ", b"password=x ", b"-----BEGIN RSA PRIVATE KEY-----", b"1234567 ", b"123 456 7890 ",
+    b"536225555,",
+])
+def test_hostile_repetition_respects_the_deadline(scanner, unit):
+    """Bodies built to make every few bytes a candidate: the scan stops at its deadline (a
+    deadline check runs every few thousand candidates), nothing grows quadratically."""
+    data = unit * (4_000_000 // len(unit))
+    t = time.monotonic()
+    result = scanner.scan([Segment(data, "x")], deadline=t + 0.3)
+    assert time.monotonic() - t < 3.0
+    assert result.timed_out or result.bytes_scanned == len(data) + 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.detect.detectors.base import (
@@ -103,6 +103,23 @@ class _Route:
     weak: tuple[_Candidate, ...]
     ordered: tuple[_Candidate, ...]   # all, registration order (priority on ties)
     entities: frozenset[str]
+    # Column headers and field names repeat for every row: their plan is computed once.
+    # id(terms) -> (terms, plan); the terms tuple is kept so its id cannot be reused.
+    plans: dict = field(default_factory=dict)
+
+
+def _plan(terms: Sequence[Term], cands: tuple[_Candidate, ...],
+          ents: frozenset[str]) -> tuple[_Candidate, ...] | None:
+    """What the evidence says: the candidates to validate, in priority order, for the first
+    term naming any of them; () when a negative word comes first; None when no term says
+    anything about these candidates."""
+    for term in terms:
+        hit = term.pos & ents
+        if hit:
+            return tuple(c for c in cands if c.entity in hit)
+        if term.neg & ents:
+            return ()
+    return None
 
 
 class NumberRouter(Detector):
@@ -131,11 +148,13 @@ class NumberRouter(Detector):
     def on_match(self, st: ScanState, pattern: Pattern, s: int, e: int) -> None:
         buf, lo, hi = st.buf, st.lo, st.hi
         if pattern.data == "g":
-            # A grouped number: take further groups on the right (a card's 4th group) and a
-            # '1' country code on the left; other digits on the left mean this match is the
-            # tail of a number seen already (or of a longer one).
-            if e + 1 < hi and buf[e] in _SEPS and buf[e + 1] in _DIGITS:
-                tail = _TAIL[buf[e]]
+            # A grouped number: take further groups with its own separator on the right (a
+            # card's 4th group) and a '1' country code on the left; more groups with its
+            # separator on the left mean this match is the tail of a number seen already (or
+            # of a longer one). "536-22-5555 536-22-5556" is two numbers, not one.
+            sep = buf[s + 3] if buf[s + 3] in _SEPS else buf[s + 4]
+            if e + 1 < hi and buf[e] == sep and buf[e + 1] in _DIGITS:
+                tail = _TAIL[sep]
                 m = tail.match(buf, e, hi)
                 while m is not None and m.end() - s < 40:
                     e = m.end()
@@ -143,7 +162,7 @@ class NumberRouter(Detector):
             if s - lo >= 2 and buf[s - 1] in _SEPS and buf[s - 2] in _DIGITS:
                 if buf[s - 2] == 49 and (s - 2 == lo or buf[s - 3] not in _LEFT_STOP):
                     s -= 2  # "1-914-555-1234", "+1 914 555 1234"
-                else:
+                elif buf[s - 1] == sep:
                     return
         raw = buf[s:e]
         route = self._routes.get(raw.translate(_SHAPE))
@@ -157,14 +176,23 @@ class NumberRouter(Detector):
         if st.fixed:
             fixed = st.fixed_evidence(s)
             if fixed:
-                r = self._decide(fixed, route.ordered, route.entities, digits)
-                if r is _DROP:
-                    return
-                if r is not _OPEN:
-                    c, norm = r
-                    st.emit(c.entity, c.det.extend(buf, s, lo) if c.extend else s, e,
-                            SCORE_HEADER + CHECKSUM_BONUS if c.checksum else SCORE_HEADER,
-                            "header", norm)
+                cached = route.plans.get(id(fixed))
+                if cached is None or cached[0] is not fixed:
+                    if len(route.plans) > 4096:
+                        route.plans.clear()
+                    cached = route.plans[id(fixed)] = (
+                        fixed, _plan(fixed, route.ordered, route.entities))
+                plan = cached[1]
+                if plan is not None:
+                    # The nearest label decides: if it names SSN and the value is not a valid
+                    # SSN, nothing is reported (not the next type that happens to validate).
+                    for c in plan:
+                        norm = c.det.validate(digits)
+                        if norm is not None:
+                            st.emit(c.entity, c.det.extend(buf, s, lo) if c.extend else s, e,
+                                    SCORE_HEADER + CHECKSUM_BONUS if c.checksum
+                                    else SCORE_HEADER, "header", norm)
+                            return
                     return
 
         for c in route.strong:
@@ -193,16 +221,12 @@ class NumberRouter(Detector):
     @staticmethod
     def _decide(terms: Sequence[Term], cands: tuple[_Candidate, ...], ents: frozenset[str],
                 digits: bytes):
-        """The first term that names a candidate type decides; a negative word first drops."""
-        for term in terms:
-            hit = term.pos & ents
-            if hit:
-                for c in cands:
-                    if c.entity in hit:
-                        norm = c.det.validate(digits)
-                        if norm is not None:
-                            return c, norm
-                return _DROP
-            if term.neg & ents:
-                return _DROP
-        return _OPEN
+        """(candidate, norm) per the evidence's plan, _DROP, or _OPEN (evidence is silent)."""
+        plan = _plan(terms, cands, ents)
+        if plan is None:
+            return _OPEN
+        for c in plan:
+            norm = c.det.validate(digits)
+            if norm is not None:
+                return c, norm
+        return _DROP
