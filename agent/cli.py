@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("agent.commands.rules", "check rules, or run the rule test cases"),
     "purge": ("agent.commands.purge", "delete records older than the retention period"),
     "fingerprint": ("agent.commands.fingerprint", "build exact-data-match and document-fingerprint indexes"),
+    "report": ("agent.commands.report", "usage reports per department (HTML, CSV, JSON)"),
+    "serve-reports": ("agent.commands.serve_reports", "read-only web view of usage reports for supervisors"),
 }
 
 
