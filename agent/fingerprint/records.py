@@ -78,8 +78,8 @@ def cell_tokens(kind: str, value: object) -> list[bytes] | None:
     if kind == "date":
         if len(toks) == 1 and T.canonical_date(toks[0]) == toks[0]:
             return toks
-        # "1990-01-02 00:00:00" from a spreadsheet export
-        if len(toks) == 2 and T.canonical_date(toks[0]) == toks[0] and toks[1].isdigit():
+        # "1990-01-02 00:00:00" from a spreadsheet export: a date then time parts
+        if toks and T.canonical_date(toks[0]) == toks[0] and all(t.isdigit() for t in toks[1:]):
             return toks[:1]
         return None
     if kind == "number":
@@ -112,9 +112,6 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
         raise ValueError("min_fields must be >= 1")
     if window < 2:
         raise ValueError("window must be >= 2 tokens")
-    if sum(c.weight for c in columns) < min_fields:
-        raise ValueError(f"the columns' weights add up to {sum(c.weight for c in columns)}, "
-                         f"less than min_fields {min_fields}: no row could ever match")
     lowered = [h.strip().lower() for h in header]
     index: list[list[int]] = []
     for c in columns:
@@ -124,6 +121,9 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
             missing = [s for s in c.sources if s.lower() not in lowered]
             raise ValueError(f"column {c.name!r}: no header {missing[0]!r} in the source "
                              f"(headers: {', '.join(header)})") from None
+    if sum(c.weight for c in columns) < min_fields:
+        raise ValueError(f"the columns' weights add up to {sum(c.weight for c in columns)}, "
+                         f"less than min_fields {min_fields}: no row could ever match")
     h = T.TokenHasher(key)
     memo: dict[bytes, int] = {}
     stats = BuildStats()
@@ -156,12 +156,10 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
     if stats.rows >= 1 << 32:
         raise ValueError("at most 2**32 rows per index")
     packed.sort()
-    values, rws, cols = array("Q"), array("I"), array("B")
     mask32 = (1 << 32) - 1
-    for p in packed:
-        values.append(p >> 40)
-        rws.append((p >> 8) & mask32)
-        cols.append(p & 0xFF)
+    values = array("Q", [p >> 40 for p in packed])
+    rws = array("I", [(p >> 8) & mask32 for p in packed])
+    cols = array("B", [p & 0xFF for p in packed])
     for c, d in zip(columns, distinct, strict=True):
         stats.distinct[c.name] = len(d)
     manifest = {

@@ -1,0 +1,146 @@
+"""Canonical tokens: the same value written differently must give the same token, near misses not."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.fingerprint import tokens as T
+from agent.fingerprint.documents import winnow
+from agent.fingerprint.model import guess_kind, parse_column
+from agent.fingerprint.records import cell_tokens, name_parts
+
+# fmt: off
+SAME = [
+    # (written one way, written another way)
+    ("1990-01-02", "01/02/1990"),
+    ("1990-01-02", "1/2/1990"),
+    ("1990-01-02", "1/2/90"),
+    ("1990-01-02", "01-02-1990"),
+    ("1990-01-02", "02.01.1990"),
+    ("1990-01-02", "19900102"),
+    ("1990-01-02", "January 2, 1990"),
+    ("1990-01-02", "Jan. 2nd 1990"),
+    ("1990-01-02", "2 January 1990"),
+    ("123456789", "123-45-6789"),
+    ("123456789", "123 45 6789".replace(" ", "-")),
+    ("9145551234", "(914) 555-1234"),
+    ("9145551234", "914.555.1234"),
+    ("9145551234", "1-914-555-1234"),
+    ("2023-CV-001234", "2023cv001234"),
+    ("O'Brien", "OBRIEN"),
+    ("O’Brien", "obrien"),
+    ("José", "JOSE"),
+]
+DIFFERENT = [
+    ("1990-01-02", "1990-02-01"),        # month and day are not interchangeable (US M/D/Y)
+    ("1990-01-02", "2/1/1990"),
+    ("123-45-6789", "123-45-6788"),
+    ("9145551234", "9145551243"),
+    ("Smith", "Smyth"),
+    ("2023-CV-001234", "2023-CR-001234"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("a", "b"), SAME)
+def test_same_value_same_token(a, b):
+    assert T.tokens(a) == T.tokens(b)
+    assert len(T.tokens(a)) == 1
+
+
+@pytest.mark.parametrize(("a", "b"), DIFFERENT)
+def test_near_misses_differ(a, b):
+    assert T.tokens(a) != T.tokens(b)
+
+
+@pytest.mark.parametrize("text", ["13/45/1990", "2/30/1990", "00/00/0000"])
+def test_impossible_dates_are_not_dates(text):
+    (tok,) = T.tokens(text)
+    assert T.canonical_date(tok) is None
+
+
+def test_labels_are_split_from_values():
+    assert T.tokens("SSN:123-45-6789, DOB=01/02/1990") == [b"ssn", b"123456789", b"dob",
+                                                           b"1990-01-02"]
+
+
+# fmt: off
+NAMES = [
+    ("John Smith",           [b"john", b"smith"]),
+    ("Smith, John",          [b"john", b"smith"]),
+    ("SMITH, JOHN Q.",       [b"john", b"smith"]),
+    ("John Q. Smith",        [b"john", b"smith"]),
+    ("Dr. John Quincy Smith Jr.", [b"john", b"smith"]),
+    ("Mary O'Brien-Kelly",   [b"mary", b"obrienkelly"]),
+    ("Cher",                 [b"cher"]),
+    ("",                     []),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("cell", "parts"), NAMES)
+def test_name_parts(cell, parts):
+    assert name_parts(cell) == parts
+
+
+def test_name_value_is_order_free():
+    h = T.TokenHasher(b"k" * 32)
+    a = sum(h(t) for t in cell_tokens("name", "Smith, John"))
+    b = sum(h(t) for t in cell_tokens("name", "John A. Smith"))
+    assert a == b
+    assert a != sum(h(t) for t in cell_tokens("name", "John Smyth"))
+
+
+@pytest.mark.parametrize(("kind", "cell", "ok"), [
+    ("date", "not a date", False),
+    ("date", "1990-01-02 00:00:00", True),
+    ("number", "  ", False),
+    ("text", "a b c d e f g h i", False),      # longer than MAX_TEXT_TOKENS
+    ("text", "12 Main St", True),
+])
+def test_unusable_cells(kind, cell, ok):
+    assert (cell_tokens(kind, cell) is not None) is ok
+
+
+def test_keyed_hashes_depend_on_the_key():
+    assert T.TokenHasher(b"a" * 32)(b"smith") != T.TokenHasher(b"b" * 32)(b"smith")
+    assert T.TokenHasher(b"a" * 32)(b"smith") < 1 << T.HASH_BITS
+    assert "key" not in repr(T.TokenHasher(b"secret-secret-secret")).replace("<key>", "")
+
+
+@pytest.mark.parametrize(("spec", "kind", "weight", "required", "sources"), [
+    ("ssn:number:2", "number", 2, False, ("ssn",)),
+    ("dob", "date", 1, False, ("dob",)),
+    ("Date of Birth", "date", 1, False, ("Date of Birth",)),
+    ("full=first+last:name:1:required", "name", 1, True, ("first", "last")),
+    ("case_number", "number", 1, False, ("case_number",)),
+    ("email", "text", 1, False, ("email",)),
+])
+def test_parse_column(spec, kind, weight, required, sources):
+    c = parse_column(spec)
+    assert (c.kind, c.weight, c.required, c.sources) == (kind, weight, required, sources)
+
+
+@pytest.mark.parametrize("spec", ["ssn:numbr", "ssn:number:0", "ssn:number:x"])
+def test_parse_column_errors(spec):
+    with pytest.raises(ValueError, match="column"):
+        parse_column(spec)
+
+
+def test_guess_kind_headers():
+    assert [guess_kind(h) for h in ("SSN", "Birth Date", "Phone", "Last Name", "Notes")] == [
+        "number", "date", "number", "name", "text"]
+
+
+def test_winnowing_guarantee():
+    """Any run of w + k - 1 k-gram positions ... i.e. every window of w hashes has a pick."""
+    import random
+
+    r = random.Random(5)
+    hashes = [r.getrandbits(60) for _ in range(500)]
+    w = 4
+    picks = set(winnow(hashes, w))
+    for start in range(len(hashes) - w + 1):
+        assert picks & set(range(start, start + w))
+    # density close to 2 / (w + 1) for random hashes
+    assert 0.3 < len(picks) / len(hashes) < 0.5
