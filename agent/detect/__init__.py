@@ -10,7 +10,7 @@ Pure: no I/O besides reading the configuration file when asked to.
 
 from agent.detect.config import DetectorConfig, load_detector_config
 from agent.detect.model import VERDICTS, Finding
-from agent.detect.scanner import ScanResult, Scanner
+from agent.detect.scanner import Scanner, ScanResult
 
 __all__ = ["VERDICTS", "DetectorConfig", "Finding", "ScanResult", "Scanner",
            "load_detector_config"]

@@ -71,7 +71,8 @@ class ContextIndex:
         for t in config.negative_context:
             neg.setdefault(normalize(t), set()).update(ALL_ENTITIES)
         words = sorted(set(pos) | set(neg))
-        self.terms = [Term(w, frozenset(pos.get(w, ())), frozenset(neg.get(w, set()) - pos.get(w, set())))
+        self.terms = [Term(w, frozenset(pos.get(w, ())),
+                           frozenset(neg.get(w, set()) - pos.get(w, set())))
                       for w in words]
         self._db: hyperscan.Database | None = None
         if words:

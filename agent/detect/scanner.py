@@ -3,8 +3,9 @@
 Small segments are joined into chunks (newline-separated, a few MB each) so a JSON body of
 300,000 tiny strings costs a handful of hyperscan calls, not 300,000; match offsets are mapped
 back to segments with bisect. Segments of 16 KB and more are scanned in place (a copy costs
-more than a call). The match callback only records end, start and pattern id (packed in one int): Python work
-(validation, context) runs afterwards and only on candidates. Findings never cross segments.
+more than a call); a segment larger than a chunk is scanned in overlapping windows. The match
+callback only records end, start and pattern id (packed in one int): Python work (validation,
+context) runs afterwards and only on candidates. Findings never cross segments.
 
 Threads: the compiled database is shared and read-only; each thread gets its own hyperscan
 scratch space (and the context index does the same), so one ``Scanner`` serves every worker.
@@ -19,10 +20,10 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left, bisect_right
-from operator import attrgetter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any
 
 import hyperscan
@@ -79,7 +80,8 @@ class ScanState:
     current segment in it. ``starts`` holds every segment's offset in the virtual concatenation
     of all segments, ``base`` is the chunk's offset in it."""
 
-    __slots__ = ("buf", "lo", "hi", "seg", "field", "fixed", "out", "memo", "_ctx", "_starts", "_segments",
+    __slots__ = ("buf", "lo", "hi", "seg", "field", "fixed", "out", "memo", "_ctx", "_starts",
+                 "_segments",
                  "_base", "_first", "_last", "_field_terms", "_col_terms", "_delim",
                  "_delim_byte", "_scanner", "_pw_segments")
 
@@ -203,7 +205,8 @@ class Scanner:
                  detectors: Sequence[Detector] | None = None):
         self.config = config if config is not None else load_detector_config()
         self.context = ContextIndex(self.config)
-        self.detectors = list(detectors) if detectors is not None else default_detectors(self.config)
+        self.detectors = (list(detectors) if detectors is not None
+                          else default_detectors(self.config))
         self._credentials = next((d for d in self.detectors if isinstance(d, CredentialsDetector)),
                                  None)
         self._handlers: list[tuple[Any, int, Pattern]] = []

@@ -46,10 +46,14 @@ KNOWN_INVALID_SSNS = frozenset({b"078051120", b"219099999", b"457555462", b"1234
                                | {b"98765432%d" % i for i in range(10)})
 
 
+# 9-digit keyboard runs (012345678 ... 987654321): typed to fill a form, never issued.
+_RUNS9 = frozenset(r[i:i + 9] for r in (_RUNS, _RUNS[::-1]) for i in range(10))
+
+
 def ssn_ok(d: bytes) -> bool:
     """SSA issuance rules for a 9-digit SSN."""
     return (d[:3] not in _BAD_SSN_AREAS and d[3:5] != b"00" and d[5:] != b"0000"
-            and d not in KNOWN_INVALID_SSNS and not all_same(d) and not is_run(d))
+            and d not in KNOWN_INVALID_SSNS and d not in _RUNS9 and not all_same(d))
 
 
 # IRS ITIN: area 9xx, group 50-65, 70-88, 90-92, 94-99 (93 is reserved).

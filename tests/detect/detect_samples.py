@@ -41,6 +41,9 @@ def dea_complete(prefix: str, six: str) -> str:
     return f"{prefix}{six}{check}"
 
 
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
 def random_token(r: random.Random, n: int, alphabet: str = "") -> str:
     alphabet = alphabet or "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(r.choice(alphabet) for _ in range(n))
@@ -52,7 +55,7 @@ def jwt(r: random.Random) -> str:
 
     return ".".join([b64({"alg": "HS256", "typ": "JWT"}),
                      b64({"sub": "1234567890", "name": "Jane Roe", "iat": 1716239022}),
-                     random_token(r, 43, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")])
+                     random_token(r, 43, URLSAFE)])
 
 
 KNOWN_INVALID = {"078051120", "219099999", "457555462", "123456789"}

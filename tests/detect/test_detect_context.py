@@ -18,7 +18,7 @@ SSN = "536225555"
     (f"{SSN} (SSN)", "SSN"),                                      # after
     (f"Social Security Number of the applicant is {SSN}", "SSN"),
     (f"applicant_ssn={SSN}", "SSN"),                              # identifier
-    (f"employeeSSN: {SSN}", None),                                # camelCase inside text: no boundary
+    (f"employeeSSN: {SSN}", None),                                # camelCase in text: no word
     (f"{SSN} is the routing number", None),                       # routing: checksum fails
     (f"Passport: {SSN}", "US_PASSPORT"),
     (f"driver license {SSN}", "DRIVER_LICENSE_NY"),
@@ -90,7 +90,8 @@ def test_quoted_csv_fields(scanner):
 def test_tab_delimited_sheet(scanner):
     header = ("employee", "social security #", "hired")
     data = b"employee\tsocial security #\thired\nAna Lopez\t536225555\t2021-03-04\n"
-    got = [f.type for f in scanner.scan([Segment(data, "sheet", table=TableLayout(b"\t", header))]).findings]
+    seg = Segment(data, "sheet", table=TableLayout(b"\t", header))
+    got = [f.type for f in scanner.scan([seg]).findings]
     assert got == ["SSN"]
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of realistic text read better unwrapped)
 """Hard negatives: the ordinary traffic that must stay quiet (no SSN, card, account ...)."""
 
 from __future__ import annotations

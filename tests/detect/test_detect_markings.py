@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of realistic text read better unwrapped)
 """Classification markings, keyword dictionaries, e-mail addresses and ICD-10 codes."""
 
 from __future__ import annotations

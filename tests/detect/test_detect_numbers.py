@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (tables of realistic text read better unwrapped)
 """Number detectors through the scanner: positives, context-only shapes and near misses.
 
 Each case: text, then the (type, matched text) pairs expected — exactly those, in order.

@@ -9,7 +9,8 @@ import time
 import pytest
 from detect_samples import dashed, random_token, valid_ssn
 
-from agent.detect import Scanner, ScanResult, scanner as scanner_module
+from agent.detect import Scanner, ScanResult
+from agent.detect import scanner as scanner_module
 from agent.detect.model import VERDICTS
 from agent.extract.model import Segment
 from agent.masking import mask

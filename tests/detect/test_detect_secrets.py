@@ -7,14 +7,14 @@ import random
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from detect_samples import jwt, random_token
+from detect_samples import URLSAFE, jwt, random_token
 
 R = random.Random(7)
 B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 AWS_KEY = "AKIA" + random_token(R, 16, B32)
 ASIA_KEY = "ASIA" + random_token(R, 16, B32)
 GH = "ghp_" + random_token(R, 36)
-GH_FINE = "github_pat_" + random_token(R, 82, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+GH_FINE = "github_pat_" + random_token(R, 82, URLSAFE[:-1])
 GITLAB = "glpat-" + random_token(R, 20)
 SLACK = f"xoxb-{R.randint(10**11, 10**12)}-{R.randint(10**12, 10**13)}-{random_token(R, 24)}"
 STRIPE = "sk_live_" + random_token(R, 24)
@@ -28,7 +28,8 @@ JWT = jwt(R)
 API_VALUE = random_token(R, 32)
 
 
-def _pem(key, fmt, enc=serialization.NoEncryption()) -> str:
+def _pem(key, fmt, enc=None) -> str:
+    enc = enc or serialization.NoEncryption()
     return key.private_bytes(serialization.Encoding.PEM, fmt, enc).decode()
 
 
@@ -36,7 +37,8 @@ RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEYS = {
     "rsa_pkcs1": _pem(RSA, serialization.PrivateFormat.TraditionalOpenSSL),
     "rsa_pkcs8": _pem(RSA, serialization.PrivateFormat.PKCS8),
-    "ec": _pem(ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.TraditionalOpenSSL),
+    "ec": _pem(ec.generate_private_key(ec.SECP256R1()),
+               serialization.PrivateFormat.TraditionalOpenSSL),
     "openssh": ed25519.Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption()).decode(),
@@ -69,7 +71,8 @@ def test_private_key_near_misses(types, text):
 def test_putty_key(types):
     body = "\n".join(random_token(R, 64) for _ in range(4))
     text = (f"PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: x\nPublic-Lines: 2\n"
-            f"{random_token(R, 64)}\nPrivate-Lines: 4\n{body}\nPrivate-MAC: {random_token(R, 40)}\n")
+            f"{random_token(R, 64)}\nPrivate-Lines: 4\n{body}\n"
+            f"Private-MAC: {random_token(R, 40)}\n")
     assert types(text) == ["PRIVATE_KEY"]
 
 

@@ -94,8 +94,8 @@ class CredentialsDetector(Detector):
             words = norm.split()
             if words[-1] in self.password_words:
                 kind = E.PASSWORD
-            elif any(norm == p or norm.endswith(" " + p) or norm.replace(" ", "") == p.replace(" ", "")
-                     for p in self.token_phrases):
+            elif any(norm == p or norm.endswith(" " + p)
+                     or norm.replace(" ", "") == p.replace(" ", "") for p in self.token_phrases):
                 kind = E.GENERIC_API_TOKEN
         if len(self._kinds) > 4096:
             self._kinds.clear()

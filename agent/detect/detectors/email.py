@@ -2,8 +2,9 @@
 
 Hyperscan only finds "x@y"; the domain is parsed with one regex match and the local part with
 one translate + rfind (a full address regex in the shared database slows every scan 3x, and
-tracking the start of a local part that begins with a broad class costs 60x). The TLD must be a real one (public suffix list, as Presidio's
-tldextract check) and not a file extension (icon@2x.png, logo@3x.webp).
+tracking the start of a local part that begins with a broad class costs 60x). The TLD must be
+a real one (public suffix list, as Presidio's tldextract check) and not a file extension
+(icon@2x.png, logo@3x.webp); documentation domains (example.com, RFC 2606) are not addresses.
 """
 
 from __future__ import annotations

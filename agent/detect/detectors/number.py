@@ -39,7 +39,7 @@ from agent.detect.detectors.base import (
     NumberDetector,
     Pattern,
 )
-from agent.detect.filters import is_date_digits
+from agent.detect.filters import is_date_digits, is_embedded_number
 
 if TYPE_CHECKING:
     from agent.detect.context import Term
@@ -168,9 +168,8 @@ class NumberRouter(Detector):
         route = self._routes.get(raw.translate(_SHAPE))
         if route is None:
             return
-        if (s - lo >= 2 and buf[s - 1] in b".-/" and buf[s - 2] in _DIGITS) or (
-                hi - e >= 2 and buf[e] in b".-/" and buf[e + 1] in _DIGITS):
-            return  # part of a longer number: 12.123456789, 2024-123456789 (filters.is_embedded_number)
+        if is_embedded_number(buf, s, e, lo, hi):
+            return  # part of a longer number: 12.123456789, 2024-123456789
         digits = raw if pattern.data in ("d", "a") else raw.translate(None, _NOT_DIGITS)
 
         if st.fixed:
