@@ -1,6 +1,6 @@
 """The scanner: one hyperscan pass over all segments with every detector's patterns.
 
-Small segments are joined into chunks (newline-separated, a few MB each) so a JSON body of
+Small segments are joined into chunks (newline-separated, up to 1 MB each) so a JSON body of
 300,000 tiny strings costs a handful of hyperscan calls, not 300,000; match offsets are mapped
 back to segments with bisect. Segments of 16 KB and more are scanned in place (a copy costs
 more than a call); a segment larger than a chunk is scanned in overlapping windows. The match
@@ -49,6 +49,9 @@ _PLUS1 = (1).__add__
 
 @dataclass(slots=True)
 class ScanResult:
+    """Findings ordered by segment, then (mostly) by offset; ``bytes_scanned`` counts segment
+    bytes (+1 separator each) read before the scan ended."""
+
     findings: list[Finding] = field(default_factory=list)
     timed_out: bool = False       # the deadline passed: findings are partial
     bytes_scanned: int = 0
@@ -58,19 +61,8 @@ def _collect(pid: int, frm: int, to: int, flags: int, append: Any) -> None:
     # One int per match, not a tuple: ints are not tracked by the garbage collector (half a
     # million tuples per dense body cost a third of the time in GC passes) and sort faster.
     # Layout: end << 40 | (end - start) << 16 | pattern id; ordering by the int is by end.
+    # Without start-of-match tracking hyperscan reports start 0: that field is then unused.
     append(to << 40 | ((to - frm) & 0xFFFFFF) << 16 | pid)
-
-
-def _quoted_column(buf: bytes, ls: int, s: int, delim: int) -> int:
-    """Column of offset s in a CSV line with quoted fields ("Smith, John",123456789)."""
-    col = 0
-    quoted = False
-    for c in buf[ls:s]:
-        if c == 34:
-            quoted = not quoted
-        elif c == delim and not quoted:
-            col += 1
-    return col
 
 
 class ScanState:
@@ -217,6 +209,8 @@ class Scanner:
                 self._handlers.append((det.on_match, p.offset, p))
                 exprs.append(p.regex)
                 flags.append(p.flags)
+        if len(exprs) > 0xFFFF:
+            raise ValueError(f"{len(exprs)} patterns: at most 65535 (dictionary terms included)")
         self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         try:
             self.database.compile(expressions=exprs, ids=list(range(len(exprs))),
