@@ -40,6 +40,7 @@ CHUNK_BYTES = 1024 * 1024       # bytes per hyperscan call: bounds the match lis
 JOIN_BELOW = 16 * 1024           # smaller segments are joined into chunks, larger scanned alone
 OVERLAP = 4096                   # a segment larger than a chunk is scanned in overlapping windows
 MAX_ROW = 64 * 1024              # longest table line whose column is worked out
+MAX_FIELD_VALUE = 256            # longest field value its field name speaks for
 DEADLINE_EVERY = 2048            # candidates between deadline checks
 SEP = b"\n"                      # between segments: a word boundary no pattern crosses
 _DATA = attrgetter("data")
@@ -112,7 +113,9 @@ class ScanState:
         self.hi = lo + len(seg.data)
         f = seg.field
         self.field = f
-        self._field_terms = self._ctx.names(f) if f else ()
+        # A field name describes its value when the value is short ("ssn": "536225555"); in a
+        # long free-text field ("comment") the words around each value decide instead.
+        self._field_terms = self._ctx.names(f) if f and self.hi - lo <= MAX_FIELD_VALUE else ()
         table = seg.table
         self.fixed = bool(self._field_terms) or table is not None
         if table is None:
