@@ -3,7 +3,7 @@
 Everything goes through ``agent.store.Reader`` (a ``mode=ro`` connection), so a report can
 never create or change the database. Queries follow the primary key of ``usage_hourly``
 (department_id, day, user_id, app_id, hour, source): one department and a range of days is
-one contiguous index range, and grouping by (day, user, app) streams without a sort.
+one contiguous range of the table.
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.identity import Directory
-from agent.reports.model import SOURCES, DepartmentInfo, Figures, FindingRow, RollupRow, UsageReport
+from agent.reports.model import (
+    SOURCES,
+    DayRow,
+    DepartmentInfo,
+    Figures,
+    FindingRow,
+    UsageReport,
+    UserAppRow,
+)
 from agent.reports.period import Period, day_date
 from agent.reports.summary import build_report
 from agent.store import Reader, StoreError
@@ -30,30 +38,37 @@ class UnknownDepartment(LookupError):
 
 _SUMS = ("SUM(active_s), SUM(active_work_s), SUM(requests), SUM(bytes_up), SUM(bytes_down), "
          "SUM(uploads), SUM(violations)")
+_RANGE = "department_id = ? AND day BETWEEN ? AND ?"
 
-# One source: sum its hourly rows per (day, user, app). The category is grouped last; an app
-# has one category unless the catalogue changed it mid-period, and then both lines show.
-_ONE_SOURCE = f"""
-SELECT day, user_id, app_id, category_id, {_SUMS}
-FROM usage_hourly
-WHERE department_id = ? AND day BETWEEN ? AND ? AND source = ?
-GROUP BY day, user_id, app_id, category_id
-"""
+# Both sources at once: the passive monitor on a mirror port can see the same browsing the
+# proxy handled. Where both saw one person use one app in the same hour, the larger figure of
+# each column counts, not the sum, so nothing is counted twice. This inner query groups in
+# primary-key order (no sort); it is used only when the range holds passive rows at all.
+_HOURLY_MAX = f"""(SELECT day, user_id, app_id, hour, MIN(category_id) AS category_id,
+       MAX(active_s) AS active_s, MAX(active_work_s) AS active_work_s,
+       MAX(requests) AS requests, MAX(bytes_up) AS bytes_up, MAX(bytes_down) AS bytes_down,
+       MAX(uploads) AS uploads, MAX(violations) AS violations
+  FROM usage_hourly WHERE {_RANGE}
+  GROUP BY day, user_id, app_id, hour)"""
 
-# Both sources: the passive monitor on a mirror port can see the same browsing the proxy
-# handled. Where both saw one person use one app in the same hour, the larger figure of each
-# column counts, not the sum, so nothing is counted twice.
-_ALL_SOURCES = f"""
-SELECT day, user_id, app_id, category_id, {_SUMS}
-FROM (SELECT day, user_id, app_id, hour, MIN(category_id) AS category_id,
-             MAX(active_s) AS active_s, MAX(active_work_s) AS active_work_s,
-             MAX(requests) AS requests, MAX(bytes_up) AS bytes_up, MAX(bytes_down) AS bytes_down,
-             MAX(uploads) AS uploads, MAX(violations) AS violations
-      FROM usage_hourly
-      WHERE department_id = ? AND day BETWEEN ? AND ?
-      GROUP BY day, user_id, app_id, hour)
-GROUP BY day, user_id, app_id, category_id
-"""
+# Two small aggregates make the whole report: the people table (user x app over the period)
+# and the daily chart (day x category). Asking SQLite for these (tens of thousands of rows
+# for a big department) is several times cheaper than moving every (day, user, app) row
+# into Python.
+_USER_APP = ("SELECT user_id, app_id, category_id, {sums} FROM {src} "
+             "GROUP BY user_id, app_id, category_id")
+_DAY_CATEGORY = "SELECT day, category_id, {sums} FROM {src} GROUP BY day, category_id"
+
+
+def _queries(source: str, both_present: bool) -> tuple[str, str, int | None]:
+    """(user-app SQL, day-category SQL, source id to bind or None) for a source selection."""
+    source_id = None
+    if source == "all":
+        src = _HOURLY_MAX if both_present else f"usage_hourly WHERE {_RANGE}"
+    else:
+        src, source_id = f"usage_hourly WHERE {_RANGE} AND source = ?", SOURCE_IDS[source]
+    return (_USER_APP.format(sums=_SUMS, src=src), _DAY_CATEGORY.format(sums=_SUMS, src=src),
+            source_id)
 
 
 def check_schema(reader: Reader) -> None:
@@ -80,22 +95,31 @@ def store_departments(reader: Reader) -> set[str]:
     return out
 
 
+def _has_source(reader: Reader, dept_id: int, period: Period, source: str) -> bool:
+    row = reader.execute(f"SELECT 1 FROM usage_hourly WHERE {_RANGE} AND source = ? LIMIT 1",
+                         (dept_id, period.first_day, period.last_day, SOURCE_IDS[source]))
+    return row.fetchone() is not None
+
+
 def load_rows(reader: Reader, department: str, period: Period,
-              source: str = "all") -> list[RollupRow]:
+              source: str = "all") -> tuple[list[UserAppRow], list[DayRow]]:
+    """The department's (user, app) and (day, category) aggregates for the period."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}")
     dept_id = _department_id(reader, department)
     if dept_id is None:
-        return []
-    if source == "all":
-        cur = reader.execute(_ALL_SOURCES, (dept_id, period.first_day, period.last_day))
-    else:
-        cur = reader.execute(_ONE_SOURCE, (dept_id, period.first_day, period.last_day,
-                                           SOURCE_IDS[source]))
+        return [], []
+    both = source == "all" and all(_has_source(reader, dept_id, period, s) for s in SOURCE_IDS)
+    user_app_sql, day_sql, source_id = _queries(source, both)
+    args: tuple[int, ...] = (dept_id, period.first_day, period.last_day)
+    if source_id is not None:
+        args += (source_id,)
     names = _names(reader)
-    return [RollupRow(day, names[u], names[a], names[c],
-                      Figures(act, work, req, up, down, upl, vio))
-            for day, u, a, c, act, work, req, up, down, upl, vio in cur]
+    user_apps = [UserAppRow(names[u], names[a], names[c], Figures(*sums))
+                 for u, a, c, *sums in reader.execute(user_app_sql, args)]
+    days = [DayRow(day, names[c], Figures(*sums))
+            for day, c, *sums in reader.execute(day_sql, args)]
+    return user_apps, days
 
 
 def load_findings(reader: Reader, department: str, period: Period,
@@ -147,12 +171,12 @@ def load_report(reader: Reader, query: ReportQuery, directory: Directory, *,
         if query.department not in directory.spec.departments and \
                 query.department not in store_departments(reader):
             raise UnknownDepartment(f"unknown department {query.department!r}")
-        rows = load_rows(reader, query.department, query.period, query.source)
+        user_apps, days = load_rows(reader, query.department, query.period, query.source)
         findings = load_findings(reader, query.department, query.period, display_name)
     except sqlite3.OperationalError as e:
         raise StoreError(f"cannot read usage from {reader.path}: {e}") from e
     finally:
         reader.execute("COMMIT")
     return build_report(department_info(directory, query.department), query.period, query.source,
-                        rows, findings, display_name=display_name, settings=settings,
+                        user_apps, days, findings, display_name=display_name, settings=settings,
                         generated=time.time() if now is None else now)

@@ -39,12 +39,20 @@ class Figures:
 
 
 @dataclass(frozen=True, slots=True)
-class RollupRow:
-    """One (local day, user, app, category) aggregate read from the store."""
+class UserAppRow:
+    """Sums over the period for one (user, app, category), read from the store."""
 
-    day: int
     user: str
     app: str
+    category: str
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class DayRow:
+    """Sums for one (local day, category) of the department, read from the store."""
+
+    day: int
     category: str
     figures: Figures
 

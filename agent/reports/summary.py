@@ -1,4 +1,10 @@
-"""Turn store rows into a UsageReport: pure aggregation, no I/O, deterministic order."""
+"""Turn store aggregates into a UsageReport: pure, no I/O, deterministic order.
+
+The store is asked for two small aggregates (see agent.reports.data): per (user, app,
+category) over the whole period, and per (day, category). Everything in the report derives
+from those two: people and their applications from the first, the daily chart from the
+second, the department totals from the first (the second sums to the same).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,12 @@ from collections.abc import Callable, Iterable
 from agent.reports.model import (
     AppTotal,
     AppUsage,
+    DayRow,
     DayUsage,
     DepartmentInfo,
     FindingRow,
-    RollupRow,
     UsageReport,
+    UserAppRow,
     UserUsage,
 )
 from agent.reports.period import Period, day_number
@@ -19,60 +26,53 @@ from agent.usage import SessionSettings
 
 
 def build_report(department: DepartmentInfo, period: Period, source: str,
-                 rows: Iterable[RollupRow], findings: Iterable[FindingRow], *,
+                 user_apps: Iterable[UserAppRow], day_rows: Iterable[DayRow],
+                 findings: Iterable[FindingRow], *,
                  display_name: Callable[[str], str] = lambda u: u,
                  settings: SessionSettings | None = None, generated: float = 0.0) -> UsageReport:
-    """Aggregate rollup rows (already limited to the department and period) into a report.
+    """Aggregate one department's rows for ``period`` into a report.
 
-    Rows outside the period are ignored rather than trusted, so a caller's query mistake
-    cannot leak other dates into a report. Ties sort by name so output is reproducible.
+    Day rows outside the period are ignored rather than trusted, so a query mistake cannot
+    put other dates into the chart. Ties sort by name so output is reproducible.
     """
     rep = UsageReport(department, period, source, generated, settings or SessionSettings())
-    first, last = period.first_day, period.last_day
-    days = {day_number(d): DayUsage(d) for d in period.dates()}
     users: dict[str, UserUsage] = {}
-    user_apps: dict[tuple[str, str, str], AppUsage] = {}
     apps: dict[tuple[str, str], AppTotal] = {}
-    app_users: dict[tuple[str, str], set[str]] = {}
     categories: dict[str, float] = {}
 
-    for r in rows:
-        if not first <= r.day <= last:
-            continue
+    for r in user_apps:
         f = r.figures
         rep.totals.add(f)
-        d = days[r.day]
-        d.figures.add(f)
-        d.by_category[r.category] = d.by_category.get(r.category, 0.0) + f.active_s
         u = users.get(r.user)
         if u is None:
             u = users[r.user] = UserUsage(r.user, display_name(r.user))
         u.figures.add(f)
         u.by_category[r.category] = u.by_category.get(r.category, 0.0) + f.active_s
-        ua = user_apps.get((r.user, r.app, r.category))
-        if ua is None:
-            ua = user_apps[(r.user, r.app, r.category)] = AppUsage(r.app, r.category)
-            u.apps.append(ua)
-        ua.figures.add(f)
+        u.apps.append(AppUsage(r.app, r.category, f))
         a = apps.get((r.app, r.category))
         if a is None:
             a = apps[(r.app, r.category)] = AppTotal(r.app, r.category)
-            app_users[(r.app, r.category)] = set()
         a.figures.add(f)
         # Someone counts as a user of an app only if some active time was estimated for them:
         # background traffic alone (an open tab, a sync client) is not "using" it.
         if f.active_s > 0:
-            app_users[(r.app, r.category)].add(r.user)
+            a.users += 1
         categories[r.category] = categories.get(r.category, 0.0) + f.active_s
 
-    for key, a in apps.items():
-        a.users = len(app_users[key])
+    days = {day_number(d): DayUsage(d) for d in period.dates()}
+    for r in day_rows:
+        d = days.get(r.day)
+        if d is None:
+            continue
+        d.figures.add(r.figures)
+        d.by_category[r.category] = d.by_category.get(r.category, 0.0) + r.figures.active_s
+
     for f in sorted(findings, key=lambda x: (x.date, x.user, x.rule)):
         if not period.first <= f.date <= period.last:
             continue
         rep.findings.append(f)
         u = users.get(f.user)
-        if u is None:       # a finding without rollups (purged or another source): still shown
+        if u is None:       # a finding without rollups (purged, or another source): still shown
             u = users[f.user] = UserUsage(f.user, f.name)
         u.findings.append(f)
 
