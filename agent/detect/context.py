@@ -101,14 +101,21 @@ class ContextIndex:
         return hits
 
     def window(self, buf: bytes, s: int, e: int, lo: int, hi: int) -> list[Term]:
-        """Terms around buf[s:e] within [lo, hi), nearest first. A word after the value counts
-        for less than the same word before it ('SSN: x' is the usual order)."""
+        """Terms around buf[s:e] within [lo, hi) and its paragraph, nearest first. A word after
+        the value counts for less than the same word before it ('SSN: x' is the usual order)."""
         a = s - self.before
         if a < lo:
             a = lo
         b = e + self.after
         if b > hi:
             b = hi
+        # A blank line ends a paragraph: words in the paragraph before say nothing about this one.
+        p = buf.rfind(b"\n\n", a, s)
+        if p >= 0:
+            a = p + 2
+        p = buf.find(b"\n\n", e, b)
+        if p >= 0:
+            b = p
         hits = self._hits(buf[a:b].translate(_NORM))
         if not hits:
             return []

@@ -48,6 +48,11 @@ def test_window_size_limits_distance(scan):
     assert scan(far) == []
 
 
+def test_window_stops_at_a_blank_line(scan):
+    assert scan(f"Your SSN is on file.\n\nRoom {SSN}") == []
+    assert [t for t, _, _ in scan(f"Your SSN is on file.\nRoom {SSN}")] == ["SSN"]
+
+
 def _csv(rows: list[list[str]]) -> bytes:
     return ("\n".join(",".join(r) for r in rows) + "\n").encode()
 
