@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.net.http.http1 import expected_http_body_size
 
 from agent import blockpage
+from agent.abort import abort_flow
 from agent.apps import Classification
 from agent.config import AgentConfig, load_config
 from agent.evaluate import build_facts, mark_encrypted
@@ -44,6 +46,7 @@ from agent.metrics import Metrics
 from agent.policy.engine import Decision, Facts
 from agent.ruleset import RuleSet, default_dir, load_ruleset
 from agent.store.usage import purge_database, write_finding, write_usage
+from agent.streaming import StreamInspector
 from agent.tenants import TenantRestrictions
 from agent.usage import Schedule, SessionSettings, classify_request, classify_ws_message
 from agent.usage_rollup import Drained, UsageAccumulator, UsageFinding
@@ -368,12 +371,22 @@ class DlpAddon:
                 for name, value in headers:
                     flow.request.headers[name] = value
                 self.metrics.tenant_headers.labels(control).inc()
+        try:
+            self._maybe_stream(flow)
+        except Exception as e:  # noqa: BLE001 - fail closed: a body we cannot set up to inspect is cut
+            self.metrics.inspection_failures.labels("internal_error").inc()
+            log.error("DLP stream setup failed with %s; connection closed", type(e).__name__)
+            abort_flow(flow)
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live:
             return
         state = self.state
         if state is None:  # configure() failed at start: mitmproxy would not be running
+            return
+        guard = flow.metadata.get("dlp_stream")
+        if guard is not None:
+            self._finish_stream(flow, guard)
             return
         body = flow.request.raw_content or b""
         try:
@@ -390,39 +403,97 @@ class DlpAddon:
                         self.config.contact, _iso(time.time()))),
                     {"Content-Type": "application/json"})
 
-    async def _handle(self, flow: http.HTTPFlow, state: _State, body: bytes) -> None:
+    def _who_what(self, flow: http.HTTPFlow, state: _State, body_head: bytes = b""):
         req = flow.request
         host = req.pretty_host
         path, _, query = req.path.partition("?")
-        cls = state.ruleset.catalogue.classify(host, req.method, path, query, body[:4096])
+        cls = state.ruleset.catalogue.classify(host, req.method, path, query, body_head)
         auth = flow.metadata.get("proxyauth")
         ident = state.directory.identify(auth[0] if auth else None, flow.client_conn.peername[0]
                                          if flow.client_conn.peername else None)
+        return cls, ident, host, path
+
+    async def _handle(self, flow: http.HTTPFlow, state: _State, body: bytes) -> None:
+        req = flow.request
+        cls, ident, host, path = self._who_what(flow, state, body[:4096])
         result = None
         if body:
             result = await self._inspect(state, flow, body, cls, req.headers.get("content-type"),
                                          req.headers.get("content-encoding"))
         facts = build_facts(cls, ident, host, req.method, path, len(body), result)
         decision = state.ruleset.policy.decide(facts, datetime.now().date())
-        flow.metadata["dlp"] = {"app": cls.app.id, "category": cls.app.category,
-                                "action": decision.action, "rule": decision.rule.id if decision.rule else None}
+        incident = self._account(flow, cls, ident, path, facts, decision, result)
+        if incident is None:
+            return
+        if decision.action != "block":
+            self._submit(incident, wait=False)
+            return
+        await self._submit_and_wait(incident)
+        flow.response = self._block_response(flow, cls, decision, incident, result)
+
+    def _account(self, flow: http.HTTPFlow, cls: Classification, ident: Identity, path: str,
+                 facts: Facts, decision: Decision, result: InspectionResult | None, why: str | None = None):
+        """Metrics, usage and flow metadata for a decided request; the incident to record, if any."""
+        req = flow.request
+        flow.metadata["dlp"] = {"app": cls.app.id, "category": cls.app.category, "action": decision.action,
+                                "rule": decision.rule.id if decision.rule else None,
+                                "user": ident.user, "department": ident.department}
         self._count(cls, ident, facts, decision, result)
         headers = {k.lower(): v for k, v in req.headers.items()}
         self.usage.request(time.time(), ident.user, ident.department, cls.app.id, cls.app.category,
                            classify_request(req.method, headers, is_upload=facts.is_upload, is_post=facts.is_post),
                            bytes_up=facts.size, upload=facts.is_upload or facts.is_post,
                            violation=decision.action != "allow")
-        flow.metadata["dlp"]["user"] = ident.user
-        flow.metadata["dlp"]["department"] = ident.department
         if decision.action == "allow":
-            return
+            return None
         incident = self._incident(flow, cls, ident, path, facts, decision, result)
+        if why:
+            incident.why.append(why)
         flow.metadata["dlp"]["incident"] = incident.id
-        if decision.action != "block":
+        return incident
+
+    # ------------------------------------------------------------------ streamed bodies
+    def _maybe_stream(self, flow: http.HTTPFlow) -> None:
+        """Bodies larger than max_body_bytes, or of unknown length, are inspected while they
+        are forwarded (see agent/streaming.py); everything else is buffered and inspected whole."""
+        state = self.state
+        req = flow.request
+        if state is None or flow.response or flow.error:
+            return
+        try:
+            size = expected_http_body_size(req)
+        except ValueError:
+            size = None          # malformed length: do not trust it, inspect as a stream
+        if size == 0 or (size is not None and size <= self.config.limits.max_body_bytes):
+            return
+        if size is None and req.http_version.startswith("HTTP/1") and "transfer-encoding" not in req.headers:
+            return
+        cls, ident, host, path = self._who_what(flow, state)
+        declared = size if size is not None else 1
+        facts = build_facts(cls, ident, host, req.method, path, declared, None)
+        decision = state.ruleset.policy.decide(facts, datetime.now().date())
+        if decision.action == "block":
+            # Decided by destination alone (e.g. an upload to unapproved file sharing): cut the
+            # connection before a byte of the body is forwarded; too large to answer with a page.
+            incident = self._account(flow, cls, ident, path, facts, decision, None,
+                                     why="large body refused before forwarding")
+            abort_flow(flow)
             self._submit(incident, wait=False)
             return
-        await self._submit_and_wait(incident)
-        flow.response = self._block_response(flow, cls, decision, incident, result)
+        guard = _StreamGuard(self, flow, state, cls, ident, host, path, size)
+        flow.metadata["dlp_stream"] = guard
+        req.stream = guard
+
+    def _finish_stream(self, flow: http.HTTPFlow, guard: _StreamGuard) -> None:
+        if guard.blocked:
+            return                       # accounted when it was cut off
+        decision, facts = guard.decide()
+        incident = self._account(flow, guard.cls, guard.ident, guard.path, facts, decision,
+                                 guard.inspector.result, why="streamed body")
+        if incident is not None:
+            # Too late for a block page: the body is already upstream. Record what was found.
+            self._submit(incident, wait=False)
+        self.metrics.inspection_duration.observe(guard.seconds)
 
     async def _inspect(self, state: _State, flow: http.HTTPFlow, body: bytes, cls: Classification,
                        content_type: str | None = None, content_encoding: str | None = None
@@ -575,6 +646,65 @@ class DlpAddon:
         if n and meta.get("action") != "block":
             self.metrics.bytes.labels(meta["app"], meta["category"], "down", meta["department"]).inc(n)
             self.usage.response(time.time(), meta["user"], meta["department"], meta["app"], meta["category"], n)
+
+
+class _StreamGuard:
+    """mitmproxy's `flow.request.stream` callable: inspects each chunk before forwarding it and
+    cuts the transfer off the moment the rules say block."""
+
+    def __init__(self, addon: DlpAddon, flow: http.HTTPFlow, state: _State, cls: Classification,
+                 ident: Identity, host: str, path: str, declared: int | None):
+        self.addon, self.flow, self.state = addon, flow, state
+        self.cls, self.ident, self.host, self.path, self.declared = cls, ident, host, path, declared
+        req = flow.request
+        self.inspector = StreamInspector(state.ruleset.scanner, req.headers.get("content-type"),
+                                         req.headers.get("content-encoding"), state.inspector.hasher)
+        self.blocked = False
+        self.seconds = 0.0
+
+    def decide(self) -> tuple[Decision, Facts]:
+        r = self.inspector.result
+        mark = self.cls.app.content_encrypted and not any(u.reason == "encrypted" for u in r.uninspectable)
+        if mark:
+            mark_encrypted(self.cls, r)
+        size = max(r.bytes_in, self.declared or 0)
+        facts = build_facts(self.cls, self.ident, self.host, self.flow.request.method, self.path, size, r)
+        return self.state.ruleset.policy.decide(facts, datetime.now().date()), facts
+
+    def __call__(self, chunk: bytes) -> bytes:
+        if self.blocked:
+            return b""
+        t0 = time.monotonic()
+        try:
+            if chunk:
+                self.inspector.feed(chunk)
+            else:
+                self.inspector.finish()
+            if not self.inspector.changed:
+                return chunk
+            self.inspector.changed = False
+            decision, facts = self.decide()
+            if decision.action != "block":
+                return chunk
+            self.blocked = True
+            for u in self.inspector.result.uninspectable:
+                self.addon.metrics.inspection_failures.labels(u.reason).inc()
+            incident = self.addon._account(
+                self.flow, self.cls, self.ident, self.path, facts, decision, self.inspector.result,
+                why=f"streamed body cut off after {self.inspector.result.bytes_in} bytes")
+            abort_flow(self.flow)
+            self.addon._submit(incident, wait=False)
+            log.warning("streamed upload to %s cut off by rule %s after %d bytes (incident %s)",
+                        self.host, decision.rule.id, self.inspector.result.bytes_in, incident.id)
+            return b""
+        except Exception as e:  # noqa: BLE001 - fail closed: an inspection bug cuts the upload
+            self.blocked = True
+            self.addon.metrics.inspection_failures.labels("internal_error").inc()
+            log.error("streamed inspection failed with %s; upload to %s cut off", type(e).__name__, self.host)
+            abort_flow(self.flow)
+            return b""
+        finally:
+            self.seconds += time.monotonic() - t0
 
 
 def _iso(t: float) -> str:

@@ -106,31 +106,47 @@ def summarize_index_hits(hits: Iterable) -> dict[str, Detection]:
     return out
 
 
+class DetectionTally:
+    """Accumulates findings into per-type Detections; usable over many scan calls (streaming)."""
+
+    MAX_DISTINCT = 200_000   # canonical values remembered for distinct counts (memory bound)
+
+    def __init__(self, hasher: Hasher | None = None):
+        self.hasher = hasher
+        self.detections: dict[str, Detection] = {}
+        self._seen: dict[str, set[str]] = {}
+
+    def add(self, findings: Iterable[Finding], segments: list[Segment]) -> bool:
+        """Count findings; True if any was added."""
+        added = False
+        for f in findings:
+            added = True
+            d = self.detections.get(f.type)
+            if d is None:
+                d = self.detections[f.type] = Detection(f.type)
+                self._seen[f.type] = set()
+            d.count += 1
+            d.verdicts[f.verdict] = d.verdicts.get(f.verdict, 0) + 1
+            values = self._seen[f.type]
+            if f.norm not in values and len(values) < self.MAX_DISTINCT:
+                values.add(f.norm)
+                d.distinct = len(values)
+                if len(d.samples) < MAX_SAMPLES:
+                    d.samples.append(mask(f.type, f.norm))
+                if self.hasher is not None and len(d.hashes) < MAX_HASHES:
+                    d.hashes.append(self.hasher.digest(f.type, f.norm))
+            where = segments[f.segment].where
+            if len(d.where) < MAX_WHERE and where not in d.where:
+                d.where.append(where)
+        return added
+
+
 def summarize(findings: Iterable[Finding], segments: list[Segment],
               hasher: Hasher | None = None) -> dict[str, Detection]:
     """Group findings by type: counts, distinct values, masked samples, keyed hashes."""
-    out: dict[str, Detection] = {}
-    seen: dict[str, set[str]] = {}
-    for f in findings:
-        d = out.get(f.type)
-        if d is None:
-            d = out[f.type] = Detection(f.type)
-            seen[f.type] = set()
-        d.count += 1
-        d.verdicts[f.verdict] = d.verdicts.get(f.verdict, 0) + 1
-        values = seen[f.type]
-        if f.norm not in values:
-            values.add(f.norm)
-            if len(d.samples) < MAX_SAMPLES:
-                d.samples.append(mask(f.type, f.norm))
-            if hasher is not None and len(d.hashes) < MAX_HASHES:
-                d.hashes.append(hasher.digest(f.type, f.norm))
-        where = segments[f.segment].where
-        if len(d.where) < MAX_WHERE and where not in d.where:
-            d.where.append(where)
-    for t, d in out.items():
-        d.distinct = len(seen[t])
-    return out
+    tally = DetectionTally(hasher)
+    tally.add(findings, segments)
+    return tally.detections
 
 
 class Inspector:

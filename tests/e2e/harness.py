@@ -118,8 +118,10 @@ class Agent:
         return self.log.read_text() if self.log.exists() else ""
 
 
-def start_agent(tmp: Path, fakenet: FakeNet, rules: Path | None = None, args: list[str] = (),
+def start_agent(tmp: Path, fakenet: FakeNet | None, rules: Path | None = None, args: list[str] = (),
                 name: str = "agent") -> Agent:
+    """Start `dlp-agent run`; with a fakenet it forwards everything there (upstream mode),
+    without one it is a regular proxy (for loopback origins)."""
     d = tmp / name
     d.mkdir(parents=True, exist_ok=True)
     proxy_port, metrics_port = free_port(), free_port()
@@ -130,7 +132,8 @@ def start_agent(tmp: Path, fakenet: FakeNet, rules: Path | None = None, args: li
     cmd = [DLP_AGENT, "run", "--listen-host", "127.0.0.1", "--listen-port", str(proxy_port),
            "--metrics-port", str(metrics_port), "--rules", str(rules), "--db", str(db),
            "--confdir", str(confdir),
-           "--set", f"mode=upstream:http://127.0.0.1:{fakenet.port}", "--set", "ssl_insecure=true",
+           *(["--set", f"mode=upstream:http://127.0.0.1:{fakenet.port}", "--set", "ssl_insecure=true"]
+             if fakenet else []),
            *args]
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=d)
     wait_port(proxy_port, proc, log=log)

@@ -1,0 +1,34 @@
+"""Cut off a flow whose body is being streamed: the one place that reaches into mitmproxy's
+proxy-server internals.
+
+Why internals: once a request body streams, mitmproxy cannot answer it with a response
+(setting ``flow.response`` raises inside mitmproxy and the client hangs), and ``flow.kill()``
+did not stop the upload (measured: the upstream received all 300 MiB). Closing the server
+connection through the connection handler stops the upstream at once and the client sees its
+connection closed within milliseconds. No public API does this in mitmproxy 12; the behaviour
+is pinned by tests/e2e/test_streaming.py, which fails if an upgrade changes it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import ctx, http
+
+log = logging.getLogger("dlp")
+
+
+def abort_flow(flow: http.HTTPFlow) -> bool:
+    """Close the flow's server and client connections now. True if the connections were found."""
+    proxyserver = ctx.master.addons.get("proxyserver")
+    handler = getattr(proxyserver, "connections", {}).get(flow.client_conn.id) if proxyserver else None
+    if handler is None:
+        log.error("abort: no live connection handler for flow %s; killing the flow instead", flow.id)
+        flow.kill()
+        return False
+    # Server first: the upstream must not receive another byte.
+    for conn in (flow.server_conn, handler.client):
+        if conn in handler.transports:
+            handler.close_connection(conn)
+    flow.live = False
+    return True

@@ -1,0 +1,227 @@
+"""Incremental inspection of a body that is forwarded while it arrives (bodies too large to
+hold, or of unknown length).
+
+Pure: chunks in, running detections out. Content-Encoding is decoded incrementally; multipart
+bodies are split into parts with the `multipart` package's push parser; each text part is
+scanned chunk by chunk with an overlap, so a value that spans two chunks is still found (and a
+value already counted in the overlap is not counted twice). A part that is a container
+(zip, Office, PDF, archive ...) cannot be read before it is complete: it is recorded as
+`uninspectable(size_limit)` the moment its first bytes show what it is, and the rules decide.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from urllib.parse import unquote_to_bytes
+
+import multipart as mp
+
+from agent.extract.model import FileInfo, Segment, Uninspectable
+from agent.extract.sniff import is_binary, magic
+from agent.inspect import DetectionTally, InspectionResult
+from agent.masking import Hasher
+
+OVERLAP = 4096            # bytes of the previous chunk rescanned with the next one
+CONTEXT_SLACK = 64        # findings this close to a window's end may gain context later
+MAX_PARTS = 10_000
+SNIFF_BYTES = 512         # bytes of a part held back to see what it is
+
+
+class _Decoder:
+    """Incremental Content-Encoding decoder (gzip, deflate, br, zstd, identity)."""
+
+    def __init__(self, encoding: str | None):
+        self.codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+        self.stages = []
+        for c in reversed(self.codings):       # the last coding applied is undone first
+            if c in ("identity", ""):
+                continue
+            if c in ("gzip", "x-gzip"):
+                self.stages.append(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress)
+            elif c == "deflate":
+                self.stages.append(_Deflate().decompress)
+            elif c == "br":
+                import brotli
+
+                self.stages.append(brotli.Decompressor().process)
+            elif c == "zstd":
+                import zstandard
+
+                self.stages.append(zstandard.ZstdDecompressor().decompressobj().decompress)
+            else:
+                raise ValueError(f"unsupported content-encoding {c!r}")
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self.stages:
+            data = stage(data)
+        return data
+
+
+class _Deflate:
+    """`deflate` is zlib-wrapped by the RFC and raw in practice: try one, then the other."""
+
+    def __init__(self) -> None:
+        self._d = None
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._d is None:
+            self._d = zlib.decompressobj(zlib.MAX_WBITS)
+            try:
+                return self._d.decompress(data)
+            except zlib.error:
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._d.decompress(data)
+
+
+class _TextStream:
+    """One text part scanned window by window."""
+
+    def __init__(self, owner: StreamInspector, where: str, field: str | None, urlencoded: bool):
+        self.owner, self.where, self.field, self.urlencoded = owner, where, field, urlencoded
+        self.tail = b""
+        self.offset = 0                # absolute offset of the tail's first byte
+        self.recent: set[tuple[int, str]] = set()
+        self.pending = b""             # an incomplete %XX escape held for the next chunk
+
+    def feed(self, data: bytes) -> None:
+        if self.urlencoded:
+            data = self.pending + data
+            cut = data.rfind(b"%", max(0, len(data) - 2))
+            self.pending, data = (data[cut:], data[:cut]) if cut >= 0 else (b"", data)
+            data = unquote_to_bytes(data.replace(b"+", b" "))
+        if not data:
+            return
+        window = self.tail + data
+        seg = Segment(window, self.where, self.field)
+        result = self.owner.scanner.scan([seg], deadline=self.owner.deadline)
+        if result.timed_out:
+            self.owner.fail("time_limit", self.where, "stream scan deadline")
+        fresh, recent = [], set()
+        limit = len(window) - OVERLAP - CONTEXT_SLACK
+        for f in result.findings:
+            key = (self.offset + f.start, f.type)
+            if key in self.recent:
+                continue
+            fresh.append(f)
+            if f.end > limit:
+                recent.add(key)
+        self.recent = recent
+        if fresh:
+            self.owner.changed |= self.owner.tally.add(fresh, [seg])
+        keep = window[-OVERLAP:]
+        self.offset += len(window) - len(keep)
+        self.tail = keep
+
+
+class StreamInspector:
+    """Feed body chunks; read ``result`` (an InspectionResult) and ``changed`` after each."""
+
+    def __init__(self, scanner, content_type: str | None, content_encoding: str | None,
+                 hasher: Hasher | None = None, max_seconds: float = 3600.0):
+        self.scanner = scanner
+        self.tally = DetectionTally(hasher)
+        self.result = InspectionResult(detections=self.tally.detections)
+        self.deadline = time.monotonic() + max_seconds
+        self.changed = False
+        self._parts = 0
+        self._part: _TextStream | None = None
+        self._part_info: dict | None = None
+        self._sniffed = False
+        self._head = b""
+        try:
+            self.decoder = _Decoder(content_encoding)
+        except (ValueError, ImportError) as e:
+            self.decoder = None
+            self.fail("encoding_error", "body", str(e)[:80])
+        ctype = (content_type or "").lower()
+        self.multipart = None
+        if ctype.startswith("multipart/"):
+            boundary = mp.parse_options_header(content_type)[1].get("boundary")
+            if boundary:
+                self.multipart = mp.PushMultipartParser(boundary, max_header_count=16,
+                                                        max_segment_count=MAX_PARTS)
+            else:
+                self.fail("parse_error", "body", "multipart without boundary")
+        self._urlencoded = ctype.startswith("application/x-www-form-urlencoded")
+
+    def fail(self, reason: str, where: str, detail: str) -> None:
+        if not any(u.reason == reason and u.where == where for u in self.result.uninspectable):
+            self.result.uninspectable.append(Uninspectable(reason, where, detail))
+            self.changed = True
+
+    def feed(self, chunk: bytes) -> None:
+        """Inspect the next chunk of the body as sent (before Content-Encoding is undone)."""
+        self.result.bytes_in += len(chunk)
+        if self.decoder is None or self.result.uninspectable and self._dead():
+            return
+        try:
+            data = self.decoder.feed(chunk)
+        except Exception as e:  # noqa: BLE001 - corrupt stream: uninspectable from here on
+            self.decoder = None
+            self.fail("encoding_error", "body", type(e).__name__)
+            return
+        self.result.bytes_extracted += len(data)
+        if self.multipart is not None:
+            self._feed_multipart(data)
+        else:
+            self._feed_part(data, "body", None, None)
+
+    def _dead(self) -> bool:
+        return any(u.reason in ("encoding_error", "parse_error") and u.where == "body"
+                   for u in self.result.uninspectable)
+
+    def _feed_multipart(self, data: bytes) -> None:
+        try:
+            for event in self.multipart.parse(data):
+                if isinstance(event, mp.MultipartSegment):
+                    self._parts += 1
+                    name = event.filename
+                    where = f"multipart:file={name[:100]}" if name else f"multipart:field={(event.name or '')[:100]}"
+                    self._part_info = {"where": where, "name": name, "field": event.name}
+                    self._part, self._sniffed, self._head = None, False, b""
+                elif event is None:
+                    if self._head and self._part_info is not None:   # a part shorter than SNIFF_BYTES
+                        info = self._part_info
+                        self._feed_part(b"", info["where"], info["name"], info["field"], final=True)
+                    self._part_info, self._part = None, None
+                elif self._part_info is not None:
+                    info = self._part_info
+                    self._feed_part(event, info["where"], info["name"], info["field"])
+        except mp.MultipartError as e:
+            self.multipart = None
+            self.fail("parse_error", "body", type(e).__name__)
+
+    def _feed_part(self, data: bytes, where: str, name: str | None, field: str | None,
+                   final: bool = False) -> None:
+        if self._part is None:
+            if self._sniffed:
+                return                      # a container part: nothing more to read here
+            self._head += data
+            if len(self._head) < SNIFF_BYTES and not final:
+                return
+            data, self._head = self._head, b""
+            self._sniffed = True
+            kind = magic(data[:4096])
+            if kind is not None or is_binary(data[:4096]):
+                kind = kind or "binary"
+                self.result.files.append(FileInfo(where, name, kind, 0))
+                self.fail("size_limit", where, f"{kind} streamed: too large to hold for extraction")
+                return
+            if name:
+                self.result.files.append(FileInfo(where, name, "text", 0))
+                self.changed = True
+            self._part = _TextStream(self, where, field, self._urlencoded and self.multipart is None)
+        self._part.feed(data)
+
+    def finish(self) -> None:
+        if self.multipart is None and self._head:
+            self._feed_part(b"", "body", None, None, final=True)
+        if self.multipart is not None:
+            try:
+                self.multipart.close()
+            except mp.MultipartError:
+                self.fail("parse_error", "body", "truncated multipart")
+        if self._part is not None and self._part.pending:
+            self._part.urlencoded = False
+            self._part.feed(self._part.pending)
