@@ -53,7 +53,9 @@ class LiveCapture:
             names = ", ".join(n for _, n in socket.if_nameindex())
             raise CaptureUnavailable(f"no network interface {iface!r} (available: {names})") from None
         try:
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            # Protocol 0: nothing is queued until bind(), which comes after the filter is
+            # attached; otherwise packets of every interface slip in unfiltered meanwhile.
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except PermissionError:
             raise CaptureUnavailable(
                 f"capturing on {iface} needs the CAP_NET_RAW capability: run as root, or grant "
@@ -70,7 +72,7 @@ class LiveCapture:
                 except (Scapy_Exception, ImportError, OSError) as e:
                     raise CaptureUnavailable(f"cannot use BPF filter {bpf!r}: {e}") from None
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            self.sock.bind((iface, ETH_P_ALL))
+            self.sock.bind((iface, ETH_P_ALL))         # capture starts here, filtered
             self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             self.promisc = False

@@ -59,8 +59,10 @@ SWEEP_EVERY = 5.0             # seconds of capture time between idle sweeps
 # pcap record header, and record header + Ethernet [+ 802.1Q] + IPv4 (no options) + the first
 # 14 bytes of TCP (ports, seq, ack, data offset, flags) or UDP header + payload, per byte order
 _RECORD = {e: struct.Struct(e + "IIII").unpack_from for e in "<>"}
-_HOT0 = {e: struct.Struct(e + "III4x12x3sxBB2x2sxB2x12s8xBB").unpack_from for e in "<>"}
-_HOT1 = {e: struct.Struct(e + "III4x16x3sxBB2x2sxB2x12s8xBB").unpack_from for e in "<>"}
+_HOT0 = {e: struct.Struct(e + "III4x12x3sxBB2xHxB2x12s8xBB").unpack_from for e in "<>"}
+_HOT1 = {e: struct.Struct(e + "III4x16x3sxBB2xHxB2x12s8xBB").unpack_from for e in "<>"}
+# IPv4 "more fragments" flag and fragment offset, as the H above reads them in each byte order
+_FRAGMENT = {"<": 0xFF3F, ">": 0x3FFF}
 
 
 @dataclass(slots=True)
@@ -255,7 +257,7 @@ class Monitor:
         next_sweep = self._next_sweep
         plain = b"\x08\x00\x45"                 # IPv4 without options
         dot1q = b"\x81\x00"
-        unfragmented = (b"\x00\x00", b"\x40\x00")   # DF or nothing, offset 0, no MF
+        fragment = _FRAGMENT[e]
         while pos + 68 <= n:
             sec, frac, incl, h3, hi, lo, frag, proto, key, doff, fl = hot0(buf, pos)
             end = pos + 16 + incl
@@ -266,10 +268,12 @@ class Monitor:
                 self._sweep(ts)
                 next_sweep = self._next_sweep
             l3 = pos + 30
+            need = 48                      # frame bytes up to the TCP flags
             if h3 != plain and h3[:2] == dot1q:
                 _s, _f, _i, h3, hi, lo, frag, proto, key, doff, fl = hot1(buf, pos)
                 l3 = pos + 34
-            if h3 != plain or frag not in unfragmented or incl < l3 - pos + 18:
+                need = 52
+            if h3 != plain or frag & fragment or incl < need:
                 general(((ts, bytes(buf[pos + 16:end])),))
                 pos = end
                 continue

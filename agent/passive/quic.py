@@ -2,8 +2,8 @@
 
 The Initial packet protection keys are derived from the client's first Destination Connection
 ID (RFC 9001 §5.2), so a passive observer can decrypt the client's Initials and read the TLS
-ClientHello (SNI, ALPN) inside. Supported: QUIC v1 (RFC 9000/9001), v2 (RFC 9369: other salt,
-labels and packet-type bits) and draft-29 (v1 labels, older salt).
+ClientHello (SNI, ALPN) inside. Supported: QUIC v1 (RFC 9000/9001) and v2 (RFC 9369: other
+salt, labels and packet-type bits); not the draft versions browsers dropped in 2021.
 
 The keys are public, so decrypted content is attacker-controlled: every varint and length is
 checked, and a bad packet yields ``None`` or an empty list, never an exception.
@@ -11,7 +11,6 @@ checked, and a bad packet yields ``None`` or an empty list, never an exception.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +21,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 V1 = 0x00000001
 V2 = 0x6B3343CF
-DRAFT29 = 0xFF00001D
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +34,6 @@ class VersionSpec:
 VERSIONS: dict[int, VersionSpec] = {
     V1: VersionSpec("1", bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"), "quic ", 0),
     V2: VersionSpec("2", bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"), "quicv2 ", 1),
-    DRAFT29: VersionSpec("draft-29", bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899"),
-                         "quic ", 0),
 }
 MAX_CID = 20
 MAX_CRYPTO = 16384          # ClientHello bytes buffered per connection, at most
@@ -47,13 +43,13 @@ def _hkdf_expand_label(secret: bytes, label: str, length: int) -> bytes:
     """HKDF-Expand-Label (RFC 8446 §7.1) with SHA-256 and an empty context; length <= 32."""
     full = b"tls13 " + label.encode()
     info = length.to_bytes(2, "big") + bytes([len(full)]) + full + b"\x00"
-    return hmac.new(secret, info + b"\x01", hashlib.sha256).digest()[:length]
+    return hmac.digest(secret, info + b"\x01", "sha256")[:length]
 
 
 def initial_secrets(version: int, dcid: bytes, side: str = "client") -> tuple[bytes, bytes, bytes]:
     """(key, iv, hp) protecting the ``side`` ("client" or "server") Initial packets."""
     spec = VERSIONS[version]
-    initial_secret = hmac.new(spec.salt, dcid, hashlib.sha256).digest()    # HKDF-Extract
+    initial_secret = hmac.digest(spec.salt, dcid, "sha256")                 # HKDF-Extract
     secret = _hkdf_expand_label(initial_secret, f"{side} in", 32)
     p = spec.label_prefix
     return (_hkdf_expand_label(secret, p + "key", 16), _hkdf_expand_label(secret, p + "iv", 12),

@@ -14,9 +14,11 @@ Two entry points:
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import filterfalse
 from typing import Final
 
 MAX_HELLO = 16384  # a ClientHello larger than this is not worth buffering (RFC 8446 allows 2^24)
@@ -190,7 +192,7 @@ def parse_handshake(msg: bytes) -> ClientHello | None:
     p += 2
     if cs_len % 2 or p + cs_len > end:
         return None
-    ciphers = tuple(c for c in struct.unpack_from(f"!{cs_len // 2}H", msg, p) if c not in GREASE)
+    ciphers = tuple(filterfalse(GREASE.__contains__, struct.unpack_from(f"!{cs_len // 2}H", msg, p)))
     p += cs_len
     if p + 1 > end:
         return None
@@ -224,7 +226,7 @@ def parse_handshake(msg: bytes) -> ClientHello | None:
             elif etype == 0x0010:
                 alpn = _alpn(msg[p:q])
             elif etype == 0x002B:
-                versions = tuple(v for v in _u16_list(msg[p:q], 1) if v not in GREASE)
+                versions = tuple(filterfalse(GREASE.__contains__, _u16_list(msg[p:q], 1)))
             elif etype == 0x000D:
                 sigalgs = _u16_list(msg[p:q], 2)
             elif etype == 0xFE0D:
@@ -271,18 +273,15 @@ def _alpn(body: bytes) -> tuple[str, ...]:
     return tuple(out)
 
 
-_HOST_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+_HOSTNAME = re.compile(rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?")
 
 
 def valid_hostname(raw: bytes) -> str | None:
     """A host name as sent on the wire, lower-cased, or None if it is not one.
 
-    Attacker-controlled: only LDH characters (and '_', seen in the wild) are accepted, so a
+    Attacker-controlled: only LDH labels (and '_', seen in the wild) are accepted, so a
     crafted name cannot inject control characters into logs or JSON consumers.
     """
-    if not raw or len(raw) > 253 or not _HOST_BYTES.issuperset(raw):
+    if len(raw) > 253 or not _HOSTNAME.fullmatch(raw):
         return None
-    name = raw.decode("ascii").lower().rstrip(".")
-    if not name or ".." in name or name.startswith("."):
-        return None
-    return name
+    return raw.decode("ascii").lower().rstrip(".")

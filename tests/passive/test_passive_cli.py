@@ -84,3 +84,38 @@ def test_missing_capture_privileges_exit_2():
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 2, r.stderr
     assert "needs the CAP_NET_RAW capability" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from workday import Workday
+
+    pcap = tmp_path / "big.pcap"
+    Workday(seed=2).write(pcap, 12_000)
+    assert pcap.stat().st_size > 8 << 20                # above the bar's threshold
+    master, slave = pty.openpty()
+    # a real terminal has a size; tqdm draws nothing in 0 columns
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    p = subprocess.Popen([*AGENT, "--pcap", str(pcap), "--format", "none"], cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:                                  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert p.wait(timeout=60) == 0
+    text = b"".join(chunks).decode(errors="replace")
+    assert "sniff:" in text and "%" in text and "12000 packets" in text
+    # and without a terminal, the same file draws nothing
+    r = sniff("--pcap", str(pcap), "--format", "none")
+    assert "%" not in r.stderr and "12000 packets" in r.stderr
