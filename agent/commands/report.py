@@ -88,7 +88,7 @@ def run_usage(args: argparse.Namespace) -> int:
             report = load_report(reader, ReportQuery(args.department, period, args.source),
                                  directory, settings=settings)
     except (StoreError, UnknownDepartment) as e:
-        raise UsageError(str(e).strip("'\"")) from None
+        raise UsageError(str(e)) from None
     data = fmt.render(report).encode("utf-8")
     if args.out == "-":
         sys.stdout.buffer.write(data)

@@ -168,9 +168,10 @@ def load_report(reader: Reader, query: ReportQuery, directory: Directory, *,
     # One snapshot for rows and findings: the writer may commit between two statements.
     reader.execute("BEGIN")
     try:
-        if query.department not in directory.spec.departments and \
-                query.department not in store_departments(reader):
-            raise UnknownDepartment(f"unknown department {query.department!r}")
+        known = set(directory.spec.departments) | store_departments(reader)
+        if query.department not in known:
+            raise UnknownDepartment(f"unknown department {query.department!r} "
+                                    f"(known: {', '.join(sorted(known)) or 'none'})")
         user_apps, days = load_rows(reader, query.department, query.period, query.source)
         findings = load_findings(reader, query.department, query.period, display_name)
     except sqlite3.OperationalError as e:
