@@ -19,6 +19,7 @@ Failure policy, in one place:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import socket
@@ -38,13 +39,14 @@ from agent.abort import abort_flow
 from agent.apps import Classification
 from agent.config import AgentConfig, load_config
 from agent.evaluate import build_facts, mark_encrypted
-from agent.extract.model import Limits
+from agent.extract.model import FileInfo, Limits, Uninspectable
 from agent.identity import Directory, Identity
 from agent.inspect import InspectionResult, Inspector
 from agent.masking import Hasher
 from agent.metrics import Metrics
 from agent.policy.engine import Decision, Facts
 from agent.ruleset import RuleSet, default_dir, load_ruleset
+from agent.sessions import Chunk, SessionSpool, dropbox_chunk, ranged_chunk
 from agent.store.usage import purge_database, write_finding, write_usage
 from agent.streaming import StreamInspector
 from agent.tenants import TenantRestrictions
@@ -97,6 +99,7 @@ class DlpAddon:
         self._reloading = False
         self.reload_interval = 2.0
         self.usage = UsageAccumulator(self._schedule_for)
+        self.spool: SessionSpool | None = None
         self._schedules: dict[str, Schedule] = {}
 
     # ------------------------------------------------------------------ options
@@ -210,6 +213,9 @@ class DlpAddon:
         self.store.start()
         if old is not None:
             old.close()
+        spool = Path(cfg.spool_dir) if cfg.spool_dir else Path(cfg.db).resolve().parent / "sessions"
+        self.spool = SessionSpool(spool, max_session_bytes=cfg.limits.max_session_bytes,
+                                  ttl_seconds=cfg.limits.session_ttl_seconds)
 
     def _watched_paths(self) -> list[Path]:
         paths = []
@@ -300,6 +306,8 @@ class DlpAddon:
             if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
                 last_purge = time.monotonic()
                 self._purge()
+                if self.spool is not None:
+                    asyncio.get_running_loop().run_in_executor(None, self.spool.expire)
 
     def _purge(self) -> None:
         """Drop records older than the retention period (WC-P17-001 §9) off the event loop."""
@@ -417,10 +425,15 @@ class DlpAddon:
         req = flow.request
         cls, ident, host, path = self._who_what(flow, state, body[:4096])
         result = None
-        if body:
+        size = len(body)
+        session = cls.endpoint.session if cls.endpoint else None
+        chunk = self._session_chunk(flow, session, path) if session and self.spool else None
+        if chunk is not None:
+            result, size = await self._inspect_session(flow, state, cls, chunk, body)
+        elif body:
             result = await self._inspect(state, flow, body, cls, req.headers.get("content-type"),
                                          req.headers.get("content-encoding"))
-        facts = build_facts(cls, ident, host, req.method, path, len(body), result)
+        facts = build_facts(cls, ident, host, req.method, path, size, result)
         decision = state.ruleset.policy.decide(facts, datetime.now().date())
         incident = self._account(flow, cls, ident, path, facts, decision, result)
         if incident is None:
@@ -430,6 +443,53 @@ class DlpAddon:
             return
         await self._submit_and_wait(incident)
         flow.response = self._block_response(flow, cls, decision, incident, result)
+
+    # ------------------------------------------------------------------ upload sessions
+    def _session_chunk(self, flow: http.HTTPFlow, session, path: str) -> Chunk | None:
+        req = flow.request
+        if session.protocol == "dropbox":
+            if session.role == "start":
+                # The session id arrives in the reply; spool under this flow until then.
+                flow.metadata["dlp_session_start"] = f"flow:{flow.id}"
+                return Chunk(f"flow:{flow.id}", 0, False)
+            return dropbox_chunk(path, req.headers.get("dropbox-api-arg"), len(req.raw_content or b""))
+        if session.role == "start" or req.method not in ("PUT", "POST", "PATCH"):
+            return None
+        if session.protocol == "google_resumable":
+            upload_id = req.query.get("upload_id")
+            if not upload_id:
+                return None
+            return ranged_chunk("google", upload_id, req.headers.get("content-range"), len(req.raw_content or b""))
+        return ranged_chunk("onedrive", f"{req.pretty_host}{req.path}", req.headers.get("content-range"),
+                            len(req.raw_content or b""))
+
+    async def _inspect_session(self, flow: http.HTTPFlow, state: _State, cls: Classification,
+                               chunk: Chunk, body: bytes) -> tuple[InspectionResult | None, int]:
+        """A chunk: spool it and scan its raw text (a piece of a file is not a file). The commit:
+        inspect the reassembled file as one body, before the commit is forwarded."""
+        loop = asyncio.get_running_loop()
+        spool = self.spool
+        if not chunk.commit:
+            ok = await loop.run_in_executor(self.pool, spool.add, chunk.key, chunk.offset, body)
+            if not body:
+                return None, 0
+            result = await self._inspect(state, flow, body, cls, "text/plain", None)
+            result.uninspectable = [u for u in result.uninspectable if u.reason == "time_limit"]
+            if not ok:
+                result.uninspectable.append(Uninspectable("size_limit", "session", "upload session over its bounds"))
+            return result, len(body)
+        flow.metadata["dlp_session_commit"] = chunk.key
+        if spool.overflowed(chunk.key) or spool.session_bytes(chunk.key) + len(body) > spool.max_session_bytes:
+            r = InspectionResult(bytes_in=len(body))
+            r.uninspectable.append(Uninspectable("size_limit", "session", "upload session too large to reassemble"))
+            return r, spool.session_bytes(chunk.key) + len(body)
+        data, contiguous = await loop.run_in_executor(self.pool, spool.assemble, chunk.key, chunk.offset, body)
+        result = await self._inspect(state, flow, data, cls, None, None)
+        if not contiguous:
+            result.uninspectable.append(Uninspectable("parse_error", "session", "chunks missing from the session"))
+        result.files = [f if f.where != "body" else FileInfo("session", f.name, f.type, len(data))
+                        for f in result.files]
+        return result, len(data)
 
     def _account(self, flow: http.HTTPFlow, cls: Classification, ident: Identity, path: str,
                  facts: Facts, decision: Decision, result: InspectionResult | None, why: str | None = None):
@@ -638,7 +698,25 @@ class DlpAddon:
         else:
             self._submit(incident, wait=False)
 
+    def _session_reply(self, flow: http.HTTPFlow) -> None:
+        tmp = flow.metadata.get("dlp_session_start")
+        if tmp and self.spool and flow.response.status_code == 200:
+            try:
+                sid = json.loads(flow.response.get_content(strict=False) or b"{}").get("session_id")
+            except (ValueError, AttributeError):
+                sid = None
+            if isinstance(sid, str):
+                self.spool.rename(tmp, f"dropbox:{sid}")
+            else:
+                self.spool.drop(tmp)
+        key = flow.metadata.get("dlp_session_commit")
+        if key and self.spool and flow.response.status_code < 300:
+            self.spool.drop(key)          # committed upstream: nothing more to reassemble
+
     def response(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None and ("dlp_session_start" in flow.metadata
+                                          or "dlp_session_commit" in flow.metadata):
+            self._session_reply(flow)
         meta = flow.metadata.get("dlp")
         if not meta or flow.response is None or "user" not in meta:
             return

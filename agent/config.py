@@ -21,6 +21,9 @@ class LimitsConfig(_Strict):
     max_parts: int = Field(20_000, ge=1)
     max_seconds: float = Field(10.0, gt=0, description="inspection budget per body")
     max_body_bytes: int = Field(128 * 1024**2, ge=1024, description="largest body buffered and inspected whole")
+    max_session_bytes: int = Field(128 * 1024**2, ge=1024,
+                                   description="largest chunked upload session reassembled and inspected whole")
+    session_ttl_seconds: float = Field(24 * 3600, gt=0, description="unfinished upload sessions expire after this")
 
 
 class UsageConfig(_Strict):
@@ -42,6 +45,8 @@ class AgentConfig(_Strict):
     db: str = Field("var/dlp.sqlite", description="SQLite database of incidents and usage")
     directory: str | None = Field(None, description="directory file: users, departments, networks")
     confdir: str | None = Field(None, description="mitmproxy CA directory")
+    spool_dir: str | None = Field(None, description="private directory for chunks of upload sessions "
+                                                    "(default: next to the database)")
     hmac_key_file: str | None = Field(None, description="key for evidence hashes (mode 0600)")
     contact: str = Field("DoIT Security Operations - (914) 995-8161 - mcb1@westchestergov.com",
                          description="whom users contact about a block (shown on the block page)")

@@ -37,6 +37,24 @@ class FakeNet:
         }
         with open(ctx.options.fakenet_log, "a") as f:
             f.write(json.dumps(rec) + "\n")
+        path = flow.request.path
+        if path.startswith("/2/files/upload_session/start"):
+            self.sessions = getattr(self, "sessions", 0) + 1
+            flow.response = http.Response.make(200, json.dumps({"session_id": f"AAAA-{self.sessions}"}).encode(),
+                                               {"Content-Type": "application/json"})
+            return
+        rng = flow.request.headers.get("content-range", "")
+        if flow.request.method == "PUT" and rng.startswith("bytes "):
+            a_b, _, total = rng[6:].partition("/")
+            end = int(a_b.split("-")[1])
+            if total != "*" and end + 1 < int(total):
+                flow.response = http.Response.make(308, b"", {"Range": f"bytes=0-{end}"})
+                return
+        if path.endswith("/createUploadSession"):
+            flow.response = http.Response.make(
+                200, json.dumps({"uploadUrl": "https://sn3302.up.1drv.com/up/fAkEsEsSiOn"}).encode(),
+                {"Content-Type": "application/json"})
+            return
         if flow.request.path.startswith("/page"):
             flow.response = http.Response.make(200, b"<html><body>" + b"x" * 2000 + b"</body></html>",
                                                {"Content-Type": "text/html"})
