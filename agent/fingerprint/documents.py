@@ -33,6 +33,7 @@ import hmac
 import time
 from array import array
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -170,7 +171,8 @@ class DocumentMatcher:
         self._anchors, self._adocs = arrays["anchors"], arrays["adocs"]
         self._acounts = arrays["acounts"]
         self._fp_set = frozenset(self._fps)
-        self._anchor_set = frozenset(self._anchors)
+        self._anchor_docs = Counter(self._anchors)      # anchor -> documents it anchors in
+        self._anchor_set = frozenset(self._anchor_docs)
         self._hasher = T.TokenHasher(key)
         self._common = frozenset(self._hasher(w) for w in COMMON_WORDS)
 
@@ -182,22 +184,31 @@ class DocumentMatcher:
             return False
         return n >= self.abs_matches or n >= self.min_fraction * self._totals[doc]
 
-    def _candidates(self, vocabulary: set[int]) -> set[int]:
-        """Documents whose threshold the body's vocabulary can reach (an upper bound)."""
+    def _candidates(self, vocabulary: set[int], tokens: int) -> set[int] | None:
+        """Documents whose threshold the body's vocabulary can reach (an upper bound), or None
+        when working the bound out would cost more than walking the body's k-grams."""
+        hits = self._anchor_set.intersection(vocabulary)
+        if not hits:
+            return set()
+        work = sum(map(self._anchor_docs.__getitem__, hits))
+        if work * 6 > tokens:       # a posting costs ~6x a token of the k-gram walk
+            return None
         bound: dict[int, int] = {}
         anchors, adocs, acounts = self._anchors, self._adocs, self._acounts
-        for a in self._anchor_set.intersection(vocabulary):
+        n = len(anchors)
+        for a in hits:
             i = bisect_left(anchors, a)
-            while i < len(anchors) and anchors[i] == a:
-                bound[adocs[i]] = bound.get(adocs[i], 0) + acounts[i]
+            while i < n and anchors[i] == a:
+                d = adocs[i]
+                bound[d] = bound.get(d, 0) + acounts[i]
                 i += 1
-        return {d for d, n in bound.items() if self._enough(d, n)}
+        return {d for d, c in bound.items() if self._enough(d, c)}
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared)
-        candidates = self._candidates(view.vocabulary)
-        if not candidates:
+        candidates = self._candidates(view.vocabulary, view.size)
+        if candidates is not None and not candidates:
             return []
         _check(deadline)
         grams = T.window_sums(view.content_stream(self._common), self.k)
@@ -211,7 +222,7 @@ class DocumentMatcher:
             i = bisect_left(fps, v)
             while i < len(fps) and fps[i] == v:
                 d = fdocs[i]
-                if d in candidates:
+                if candidates is None or d in candidates:
                     matched.setdefault(d, set()).add(v)
                 i += 1
         found = {d for d, vs in matched.items() if self._enough(d, len(vs))}

@@ -128,6 +128,8 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
     memo: dict[bytes, int] = {}
     stats = BuildStats()
     packed: list[int] = []
+    name_cols = [ci for ci, c in enumerate(columns) if c.kind == "name"]
+    parts = array("Q")          # per row and name column: hash of first, hash of last (or 0, 0)
     lengths: set[int] = set()
     distinct: list[set[int]] = [set() for _ in columns]
     for r, row in enumerate(rows):
@@ -141,13 +143,18 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
             if not toks:
                 if raw is not None and str(raw).strip():
                     stats.skipped[c.name] = stats.skipped.get(c.name, 0) + 1
+                if c.kind == "name":
+                    parts.extend((0, 0))
                 continue
-            v = 0
+            hs = []
             for t in toks:
                 x = memo.get(t)
                 if x is None:
                     x = memo[t] = h(t)
-                v += x
+                hs.append(x)
+            v = sum(hs)
+            if c.kind == "name":
+                parts.extend(hs if len(hs) == 2 else (0, 0))
             stats.cells += 1
             if c.kind == "text":
                 lengths.add(len(toks))
@@ -170,7 +177,8 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
         "text_lengths": sorted(lengths), "rows": stats.rows, "cells": stats.cells,
         "source": source,
     }
-    return manifest, {"values": values, "rows": rws, "cols": cols}, stats
+    manifest["name_columns"] = name_cols
+    return manifest, {"values": values, "rows": rws, "cols": cols, "nameparts": parts}, stats
 
 
 class RecordMatcher:
@@ -188,6 +196,8 @@ class RecordMatcher:
         self._values = arrays["values"]
         self._rows = arrays["rows"]
         self._cols = arrays["cols"]
+        self._parts = arrays["nameparts"]
+        self._name_cols = list(manifest["name_columns"])
         self._set = frozenset(self._values)
         self._hasher = T.TokenHasher(key)
         self._weights = [c.weight for c in self.columns]
@@ -195,9 +205,11 @@ class RecordMatcher:
         self._has_names = any(c.kind == "name" for c in self.columns)
         lengths = set(manifest.get("text_lengths", []))
         self._sums = sorted(m for m in lengths if m >= 2)
-        # Columns whose values are sums of several tokens: invisible to the vocabulary test.
-        self._multi_weight = sum(c.weight for c in self.columns
-                                 if c.kind == "name" or (c.kind == "text" and self._sums))
+        # Columns whose values are sums of several tokens: invisible to the vocabulary test
+        # (names are checked per candidate row through their first/last name hashes).
+        self._text_weight = sum(c.weight for c in self.columns if c.kind == "text" and self._sums)
+        self._multi_weight = self._text_weight + sum(c.weight for c in self.columns
+                                                     if c.kind == "name")
 
     def __repr__(self) -> str:
         return f"RecordMatcher({self.name}, {len(self._values)} cells)"
@@ -210,23 +222,38 @@ class RecordMatcher:
             yield rows[i], cols[i]
             i += 1
 
-    def _possible(self, hits: set[int]) -> bool:
-        """Can any row reach min_fields with these single-token hits plus every multi column?"""
+    def _possible(self, hits: set[int], vocabulary: set[int]) -> bool:
+        """Can a row reach min_fields? Single-token columns from ``hits``; a name column counts
+        when both the row's first and last name are in the body's vocabulary; multi-token
+        text columns count optimistically."""
         if self._multi_weight >= self.min_fields:
             return True
-        need = self.min_fields - self._multi_weight
+        if not hits:
+            return False
         per_row: dict[int, set[int]] = {}
         for v in hits:
             for r, c in self._postings(v):
                 per_row.setdefault(r, set()).add(c)
-        w = self._weights
-        return any(sum(w[c] for c in cs) >= need for cs in per_row.values())
+        w, need = self._weights, self.min_fields - self._text_weight
+        parts, names, nn = self._parts, self._name_cols, len(self._name_cols)
+        for r, cs in per_row.items():
+            weight = sum(w[c] for c in cs)
+            for j, c in enumerate(names):
+                if c not in cs:
+                    i = (r * nn + j) * 2
+                    first, last = parts[i], parts[i + 1]
+                    if first and first in vocabulary and last in vocabulary:
+                        weight += w[c]
+            if weight >= need:
+                return True
+        return False
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared)
-        singles = self._set.intersection(view.vocabulary)
-        if not self._possible(singles):
+        vocabulary = view.vocabulary
+        singles = self._set.intersection(vocabulary)
+        if not self._possible(singles, vocabulary):
             return []
         _check(deadline)
         hs = view.stream

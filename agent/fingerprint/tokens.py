@@ -50,10 +50,12 @@ _MONTHS = {m: i + 1 for i, m in enumerate(
 _MON = rb"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
 # Multi-word shapes rewritten to one canonical token before splitting. Each runs only when its
 # cheap trigger is present in the text (a year-like number, an opening parenthesis).
-_MONTH_DATE_RE = re.compile(
-    rb"\b" + _MON + rb"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"
-    rb"|\b(\d{1,2})(?:st|nd|rd|th)?\s+" + _MON.replace(b"(jan", b"(?P<m2>jan") + rb",?\s+(\d{4})\b")
+# Searched only in the few bytes before a year-like number, never over the whole text.
+_MONTH_BEFORE_YEAR_RE = re.compile(
+    rb"\b(?:" + _MON + rb"\s+(\d{1,2})(?:st|nd|rd|th)?,?"
+    rb"|(\d{1,2})(?:st|nd|rd|th)?\s+" + _MON.replace(b"(jan", b"(?P<m2>jan") + rb",?)\s+$")
 _YEAR_RE = re.compile(rb"(?:19|20)\d\d\b")
+_MONTH_LOOKBACK = 24
 _PAREN_PHONE_RE = re.compile(rb"\((\d{3})\)\s?(\d{3})[\s.-](\d{4})\b")
 
 _MDY_RE = re.compile(rb"(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})")
@@ -75,12 +77,21 @@ def key_id(key: bytes) -> str:
 
 
 class TokenHasher:
-    """Keyed 60-bit hashes of canonical tokens. Holds key material: never printed."""
+    """Keyed 60-bit hashes of canonical tokens. Holds key material: never printed.
 
-    __slots__ = ("_base",)
+    ``words`` caches the hashes of plain words (ASCII letters only, so never a number such as
+    an SSN, account or phone number) across bodies: hashing costs about a microsecond a token
+    while natural-language vocabulary repeats from upload to upload. The cache keeps those
+    words in process memory after their request is done; a proxy process sees every body in
+    clear anyway, but ``word_cache=0`` turns it off. It is emptied when it reaches its size.
+    """
 
-    def __init__(self, key: bytes):
+    __slots__ = ("_base", "words", "_max_words")
+
+    def __init__(self, key: bytes, word_cache: int = 200_000):
         self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
+        self.words: dict[bytes, tuple[int, ...]] = {}
+        self._max_words = word_cache
 
     def __repr__(self) -> str:
         return "TokenHasher(<key>)"
@@ -89,6 +100,14 @@ class TokenHasher:
         h = self._base.copy()
         h.update(token)
         return int.from_bytes(h.digest(), "big") >> (64 - HASH_BITS)
+
+    def remember(self, new: dict[bytes, tuple[int, ...]]) -> None:
+        """Add word hashes to the cache (callers pass only raw tokens that are plain words)."""
+        if not self._max_words:
+            return
+        if len(self.words) + len(new) > self._max_words:
+            self.words = {}     # a new dict: readers in other threads keep the old one intact
+        self.words.update(new)
 
 
 def _date(y: int, m: int, d: int) -> bytes | None:
@@ -144,20 +163,36 @@ def canonical(raw: bytes) -> tuple[bytes, ...]:
     return tuple(_fold(t))
 
 
-def _month_date(m: re.Match) -> bytes:
-    if m[1] is not None:
-        mon, day, year = m[1], m[2], m[3]
-    else:
-        mon, day, year = m["m2"], m[4], m[6]
-    d = _date(int(year), _MONTHS[mon[:3].decode()], int(day))
-    return b" " + d + b" " if d else m[0]
+def _month_dates(low: bytes) -> bytes:
+    """Rewrite "january 2, 1990" / "2 jan 1990" as one canonical date token."""
+    out: list[bytes] = []
+    last = 0
+    for y in _YEAR_RE.finditer(low):
+        s = y.start()
+        if s and 48 <= low[s - 1] <= 57:
+            continue
+        m = _MONTH_BEFORE_YEAR_RE.search(low, max(last, s - _MONTH_LOOKBACK), s)
+        if m is None:
+            continue
+        if m[1] is not None:
+            mon, day = m[1], m[2]
+        else:
+            mon, day = m["m2"], m[3]
+        d = _date(int(y[0]), _MONTHS[mon[:3].decode()], int(day))
+        if d is None:
+            continue
+        out += (low[last:m.start()], b" ", d, b" ")
+        last = y.end()
+    if not out:
+        return low
+    out.append(low[last:])
+    return b"".join(out)
 
 
 def prepare(data: bytes) -> bytes:
     """Lower-case, rewrite multi-word dates and (914) 555-1234 phones, separators to spaces."""
     low = data.lower()
-    if _YEAR_RE.search(low):
-        low = _MONTH_DATE_RE.sub(_month_date, low)
+    low = _month_dates(low)
     if b"(" in low:
         low = _PAREN_PHONE_RE.sub(rb" \1\2\3 ", low)
     return low.translate(SEP_TABLE)
@@ -196,19 +231,33 @@ class TokenView:
         for r in self._raws:
             distinct.update(r)
         h = self._hasher
+        cached = h.words
         table: dict[bytes, tuple[int, ...]] = {}
+        fresh: dict[bytes, tuple[int, ...]] = {}
         memo: dict[bytes, int] = {}
         for raw in distinct:
-            out = []
-            for c in canonical(raw):
-                v = memo.get(c)
-                if v is None:
-                    v = memo[c] = h(c)
-                out.append(v)
-            table[raw] = tuple(out)
+            hs = cached.get(raw)
+            if hs is None:
+                out = []
+                for c in canonical(raw):
+                    v = memo.get(c)
+                    if v is None:
+                        v = memo[c] = h(c)
+                    out.append(v)
+                hs = tuple(out)
+                if raw.isalpha():
+                    fresh[raw] = hs
+            table[raw] = hs
+        if fresh:
+            h.remember(fresh)
         self._table = table
-        self._vocab = set(memo.values())
+        self._vocab = set(chain.from_iterable(table.values()))
         return table
+
+    @property
+    def size(self) -> int:
+        """Number of raw tokens (an estimate of the stream's length without building it)."""
+        return sum(map(len, self._raws))
 
     @property
     def vocabulary(self) -> set[int]:

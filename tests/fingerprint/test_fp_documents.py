@@ -134,5 +134,9 @@ def test_titles_are_stored_only_when_asked(fp_dir, key_file, memo_dir, capsys):
 
 
 def test_vocabulary_test_skips_the_kgram_walk_for_unrelated_bodies(matcher):
-    view = T.TokenView([S.UNRELATED_POST.encode()], T.TokenHasher(b"x" * 32))
-    assert matcher._candidates(view.vocabulary) == set()
+    def candidates(text):
+        view = T.TokenView([text.encode()], matcher._hasher)
+        return matcher._candidates(view.vocabulary, view.size)
+
+    assert candidates(S.UNRELATED_POST) == set()
+    assert len(candidates(RETYPED_POST)) == 1
