@@ -209,8 +209,8 @@ def main() -> int:
         ratio = pps / pps_t
         print(f"\nspeed: {ratio:.1f}x tshark (target >= {TARGET_RATIO:.0f}x): "
               f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
-        print(f"peak RSS: {rss:.0f} MB vs tshark {rss_t:.0f} MB (target <= {TARGET_RSS_MB:.0f} MB): "
-              f"{'PASS' if rss_ok else 'FAIL'}")
+        print(f"peak RSS: {rss:.0f} MB vs tshark {rss_t:.0f} MB "
+              f"(target <= {TARGET_RSS_MB:.0f} MB): {'PASS' if rss_ok else 'FAIL'}")
         print(f"same answers as tshark: {'PASS' if all(same) else 'FAIL'}")
         if len(runs_ours) > 1:
             print("all runs: ours " + ", ".join(f"{w:.2f}s/{r:.0f}MB" for w, r in runs_ours)

@@ -90,7 +90,10 @@ def _build(args: argparse.Namespace) -> tuple[Classifier, Catalogue]:
         raise UsageError(f"--bypass-categories: {e}") from None
 
 
-def _writer(args: argparse.Namespace, live: bool) -> tuple[Callable[[ConnectionRecord], None], IO[str] | None]:
+Sink = Callable[[ConnectionRecord], None]
+
+
+def _writer(args: argparse.Namespace, live: bool) -> tuple[Sink, IO[str] | None]:
     if args.format == "none":
         return (lambda rec: None), None
     if args.output == "-":

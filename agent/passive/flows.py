@@ -283,11 +283,11 @@ class FlowTable:
     ``order`` holds each flow once (client key -> flow) for sweeps and eviction.
     """
 
-    def __init__(self, max_flows: int = 100_000, timeouts: Timeouts = Timeouts()):
+    def __init__(self, max_flows: int = 100_000, timeouts: Timeouts | None = None):
         if max_flows < 16:
             raise ValueError("max_flows must be at least 16")
         self.max_flows = max_flows
-        self.timeouts = timeouts
+        self.timeouts = timeouts or Timeouts()
         self.tcp: dict[bytes, Flow] = {}
         self.udp: dict[bytes, Flow] = {}
         self.order: dict[tuple[int, bytes], Flow] = {}

@@ -35,6 +35,8 @@ ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_PPP = 1, 772, 0xFFFE, 512
 MAX_FRAME = 262144          # GRO/GSO on the capture host can deliver frames above the MTU
 _AUX = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
 _ANC_SIZE = socket.CMSG_SPACE(_AUX.size) + socket.CMSG_SPACE(16)
+_TIMESTAMP = (socket.SOL_SOCKET, SO_TIMESTAMPNS)
+_AUXDATA = (SOL_PACKET, PACKET_AUXDATA)
 
 
 class CaptureUnavailable(Exception):
@@ -51,7 +53,8 @@ class LiveCapture:
             socket.if_nametoindex(iface)
         except OSError:
             names = ", ".join(n for _, n in socket.if_nameindex())
-            raise CaptureUnavailable(f"no network interface {iface!r} (available: {names})") from None
+            raise CaptureUnavailable(f"no network interface {iface!r} (available: {names})"
+                                     ) from None
         try:
             # Protocol 0: nothing is queued until bind(), which comes after the filter is
             # attached; otherwise packets of every interface slip in unfiltered meanwhile.
@@ -151,10 +154,11 @@ class LiveCapture:
                     ts = 0.0
                     frame = bytes(view[:n])
                     for level, kind, cdata in anc:
-                        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(cdata) >= 16:
+                        what = (level, kind)
+                        if what == _TIMESTAMP and len(cdata) >= 16:
                             sec, nsec = struct.unpack_from("qq", cdata)
                             ts = sec + nsec * 1e-9
-                        elif level == SOL_PACKET and kind == PACKET_AUXDATA and len(cdata) >= _AUX.size:
+                        elif what == _AUXDATA and len(cdata) >= _AUX.size:
                             status, _l, _s, _mac, _net, tci, tpid = _AUX.unpack_from(cdata)
                             if lt == LINKTYPE_ETHERNET and (tci or status & TP_STATUS_VLAN_VALID):
                                 if not status & TP_STATUS_VLAN_TPID_VALID:

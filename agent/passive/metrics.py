@@ -7,10 +7,12 @@ pre-created at 0 so ``increase()`` sees the first event.
 
 Sample output::
 
-    # HELP dlp_proxy_bypass_total Connections to a bypass-category app that did not go through a proxy
+    # HELP dlp_proxy_bypass_total Connections to a bypass-category app that did not go
+    #   through a proxy
     # TYPE dlp_proxy_bypass_total counter
     dlp_proxy_bypass_total{app="dropbox",department="finance"} 1.0
-    dlp_passive_connections_total{app="dropbox",category="file_sharing",department="finance",via_proxy="false"} 1.0
+    dlp_passive_connections_total{app="dropbox",category="file_sharing",department="finance",
+                                  via_proxy="false"} 1.0
     dlp_passive_quic_connections_total{app="youtube",department="dss"} 3.0
     dlp_passive_packets_total 1.0e+06
 """
@@ -65,7 +67,8 @@ class PassiveMetrics:
             "dlp_passive_quic_connections", "QUIC (HTTP/3) connections seen by the passive monitor",
             ["app", "department"], registry=registry)
         self.bytes = Counter(
-            "dlp_passive_bytes", "Payload bytes of finished connections seen by the passive monitor",
+            "dlp_passive_bytes",
+            "Payload bytes of finished connections seen by the passive monitor",
             ["app", "category", "direction", "department"], registry=registry)
         if stats is not None:
             registry.register(_StatsCollector(stats))

@@ -94,7 +94,8 @@ def _tls_version(v: int) -> str | None:
 class Monitor:
     def __init__(self, classifier: Classifier, sink: Callable[[ConnectionRecord], None],
                  metrics: PassiveMetrics | None = None, *, max_flows: int = 100_000,
-                 timeouts: Timeouts = Timeouts(), names: NameCache | None = None):
+                 timeouts: Timeouts | None = None, names: NameCache | None = None):
+        timeouts = timeouts or Timeouts()
         self.classifier = classifier
         self.sink = sink
         self.metrics = metrics
@@ -119,110 +120,78 @@ class Monitor:
         if next_sweep is None and batch:
             next_sweep = self._next_sweep = batch[0][0] + SWEEP_EVERY
         npk = 0
-        ether = self._ether = linktype == LINKTYPE_ETHERNET
+        self._ether = linktype == LINKTYPE_ETHERNET
         for ts, data in batch:
             npk += 1
             if ts >= next_sweep:  # type: ignore[operator]
                 self._sweep(ts)
                 next_sweep = self._next_sweep
-            try:
-                if ether:
-                    et = (data[12] << 8) | data[13]
-                    off = 14
-                    while et == 0x8100 or et == 0x88A8 or et == 0x9100:
-                        et = (data[off + 2] << 8) | data[off + 3]
-                        off += 4
-                else:
-                    et, off = _link(linktype, data)
-                if et == 0x0800:
-                    ihl = (data[off] & 0x0F) << 2
-                    if data[off + 6] & 0x1F or data[off + 7]:
-                        stats.fragments += 1
-                        continue
-                    proto = data[off + 9]
-                    tot = (data[off + 2] << 8) | data[off + 3]
-                    end = off + tot if tot >= ihl else len(data)
-                    addr = data[off + 12:off + 20]
-                    l4 = off + ihl
-                    if ihl < 20 or len(data) < l4 + 4:
-                        stats.undecoded += 1
-                        continue
-                elif et == 0x86DD:
-                    proto = data[off + 6]
-                    end = off + 40 + ((data[off + 4] << 8) | data[off + 5])
-                    addr = data[off + 8:off + 40]
-                    l4 = off + 40
-                    if proto in IPV6_EXT:
-                        proto, l4 = _v6_ext(data, proto, l4)
-                        if proto < 0:
-                            stats.fragments += 1
-                            continue
-                    if len(data) < l4 + 4:
-                        stats.undecoded += 1
-                        continue
+            d = decode(data, linktype)
+            if d.__class__ is int:
+                if d == FRAGMENT:
+                    stats.fragments += 1
                 else:
                     stats.undecoded += 1
-                    continue
-                # ``end`` may lie beyond the frame (snaplen-truncated capture): byte counts
-                # follow the IP header, slices for parsing simply come out shorter.
-                if proto == 6:
-                    fl = data[l4 + 13]
-                    pstart = l4 + ((data[l4 + 12] >> 4) << 2)
-                    plen = end - pstart
-                    if plen < 0:
-                        plen = 0
-                    key = addr + data[l4:l4 + 4]
-                    f = tcp.get(key)
-                    if f is None:
-                        if not plen and not fl & SYN:
-                            continue             # a stray ACK/FIN/RST of a flow we did not see
-                        f = self._new_tcp(key, addr, data, l4, fl, ts)
-                    up = key == f.ckey
-                    if up:
-                        f.up_bytes += plen
-                        f.up_pkts += 1
-                    else:
-                        f.down_bytes += plen
-                        f.down_pkts += 1
-                    if plen:
-                        g = ts - f.last_act
-                        if 0 < g < gap:
-                            f.active += g
-                        f.last_act = ts
-                    f.last_ts = ts
-                    if fl & 0x07:
-                        self._tcp_flags(f, up, fl, data, l4)
-                    if f.inspect and plen and up:
-                        seq = int.from_bytes(data[l4 + 4:l4 + 8], "big")
-                        if flows.tcp_client_payload(f, data[pstart:end], seq):
-                            f.stop_inspecting()
-                            self._classify(f)
-                elif proto == 17:
-                    plen = end - l4 - 8
-                    if plen < 0:
-                        plen = 0
-                    key = addr + data[l4:l4 + 4]
-                    f = udp.get(key)
-                    if f is None:
-                        f = self._new_udp(key, addr, data, l4, end, ts)
-                    up = key == f.ckey
-                    if up:
-                        f.up_bytes += plen
-                        f.up_pkts += 1
-                    else:
-                        f.down_bytes += plen
-                        f.down_pkts += 1
-                    if plen:
-                        g = ts - f.last_act
-                        if 0 < g < gap:
-                            f.active += g
-                        f.last_act = ts
-                    f.last_ts = ts
-                    if f.inspect:
-                        self._inspect_udp(f, up, data[l4 + 8:end], ts)
+                continue
+            proto, addr, l4, end = d  # type: ignore[misc]
+            # ``end`` may lie beyond the frame (snaplen-truncated capture): byte counts
+            # follow the IP header, slices for parsing simply come out shorter.
+            if proto == 6:
+                fl = data[l4 + 13]
+                pstart = l4 + ((data[l4 + 12] >> 4) << 2)
+                plen = end - pstart
+                if plen < 0:
+                    plen = 0
+                key = addr + data[l4:l4 + 4]
+                f = tcp.get(key)
+                if f is None:
+                    if not plen and not fl & SYN:
+                        continue             # a stray ACK/FIN/RST of a flow we did not see
+                    f = self._new_tcp(key, addr, data, l4, fl, ts)
+                up = key == f.ckey
+                if up:
+                    f.up_bytes += plen
+                    f.up_pkts += 1
                 else:
-                    stats.undecoded += 1
-            except IndexError:               # truncated frame: headers shorter than claimed
+                    f.down_bytes += plen
+                    f.down_pkts += 1
+                if plen:
+                    g = ts - f.last_act
+                    if 0 < g < gap:
+                        f.active += g
+                    f.last_act = ts
+                f.last_ts = ts
+                if fl & 0x07:
+                    self._tcp_flags(f, up, fl, data, l4)
+                if f.inspect and plen and up:
+                    seq = int.from_bytes(data[l4 + 4:l4 + 8], "big")
+                    if flows.tcp_client_payload(f, data[pstart:end], seq):
+                        f.stop_inspecting()
+                        self._classify(f)
+            elif proto == 17:
+                plen = end - l4 - 8
+                if plen < 0:
+                    plen = 0
+                key = addr + data[l4:l4 + 4]
+                f = udp.get(key)
+                if f is None:
+                    f = self._new_udp(key, addr, data, l4, end, ts)
+                up = key == f.ckey
+                if up:
+                    f.up_bytes += plen
+                    f.up_pkts += 1
+                else:
+                    f.down_bytes += plen
+                    f.down_pkts += 1
+                if plen:
+                    g = ts - f.last_act
+                    if 0 < g < gap:
+                        f.active += g
+                    f.last_act = ts
+                f.last_ts = ts
+                if f.inspect:
+                    self._inspect_udp(f, up, data[l4 + 8:end], ts)
+            else:
                 stats.undecoded += 1
         stats.packets += npk
 
@@ -303,8 +272,8 @@ class Monitor:
                     if up and f.inspect:
                         l4 = l3 + 20
                         seq = int.from_bytes(buf[l4 + 4:l4 + 8], "big")
-                        payload = bytes(buf[l4 + ((doff >> 4) << 2):min(end, l3 + ((hi << 8) | lo))])
-                        if tcp_payload(f, payload, seq):
+                        stop = min(end, l3 + ((hi << 8) | lo))
+                        if tcp_payload(f, bytes(buf[l4 + ((doff >> 4) << 2):stop]), seq):
                             f.stop_inspecting()
                             self._classify(f)
                 else:
@@ -339,7 +308,8 @@ class Monitor:
                     f.last_act = ts
                 f.last_ts = ts
                 if f.inspect:
-                    self._inspect_udp(f, up, bytes(buf[l3 + 28:min(end, l3 + ((hi << 8) | lo))]), ts)
+                    stop = min(end, l3 + ((hi << 8) | lo))
+                    self._inspect_udp(f, up, bytes(buf[l3 + 28:stop]), ts)
             else:
                 general(((ts, bytes(buf[pos + 16:end])),))
             pos = end
@@ -585,40 +555,90 @@ def _rcode(r: int) -> str:
     return RCODE_NAMES.get(r, str(r))
 
 
-def _link(linktype: int, data: bytes) -> tuple[int, int]:
-    """(ethertype, offset of the network header) for the non-Ethernet link types."""
-    if linktype in (LINKTYPE_RAW, *DLT_RAW_ALIASES):
+UNDECODED, FRAGMENT = 0, 1
+
+
+def decode(data: bytes, linktype: int) -> tuple[int, bytes, int, int] | int:
+    """Link and IP layers of one frame -> (IP protocol, source + destination address bytes,
+    offset of the TCP/UDP header, end of the IP packet), or UNDECODED / FRAGMENT.
+
+    Every read is length-checked: a truncated or hostile frame is UNDECODED, never an
+    exception. The end comes from the IP header and may lie past the frame (snaplen).
+    """
+    n = len(data)
+    if linktype == LINKTYPE_ETHERNET:
+        if n < 14:
+            return UNDECODED
+        et, off = (data[12] << 8) | data[13], 14
+    elif linktype in (LINKTYPE_RAW, *DLT_RAW_ALIASES):
+        if not n:
+            return UNDECODED
         v = data[0] >> 4
-        return (0x0800 if v == 4 else 0x86DD if v == 6 else 0), 0
-    if linktype == LINKTYPE_IPV4:
-        return 0x0800, 0
-    if linktype == LINKTYPE_IPV6:
-        return 0x86DD, 0
-    if linktype == LINKTYPE_LINUX_SLL:
+        et, off = (0x0800 if v == 4 else 0x86DD if v == 6 else 0), 0
+    elif linktype == LINKTYPE_IPV4:
+        et, off = 0x0800, 0
+    elif linktype == LINKTYPE_IPV6:
+        et, off = 0x86DD, 0
+    elif linktype == LINKTYPE_LINUX_SLL:
+        if n < 16:
+            return UNDECODED
         et, off = (data[14] << 8) | data[15], 16
     elif linktype == LINKTYPE_LINUX_SLL2:
+        if n < 20:
+            return UNDECODED
         et, off = (data[0] << 8) | data[1], 20
     elif linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        if n < 4:
+            return UNDECODED
         fam = int.from_bytes(data[:4], "big" if linktype == LINKTYPE_LOOP else "little")
         if fam > 0xFFFF:                      # written on a host of the other byte order
             fam = int.from_bytes(data[:4], "little" if linktype == LINKTYPE_LOOP else "big")
-        return (0x0800 if fam == 2 else 0x86DD if fam in (10, 24, 28, 30) else 0), 4
-    elif linktype == LINKTYPE_ETHERNET:
-        et, off = (data[12] << 8) | data[13], 14
+        et, off = (0x0800 if fam == 2 else 0x86DD if fam in (10, 24, 28, 30) else 0), 4
     else:
-        return 0, 0
-    while et in VLAN_TPIDS:
+        return UNDECODED
+    while (et == 0x8100 or et == 0x88A8 or et == 0x9100) and off + 4 <= n:
         et = (data[off + 2] << 8) | data[off + 3]
         off += 4
-    return et, off
+    if et == 0x0800:
+        if n < off + 20:
+            return UNDECODED
+        ihl = (data[off] & 0x0F) << 2
+        if data[off + 6] & 0x1F or data[off + 7]:
+            return FRAGMENT
+        proto = data[off + 9]
+        tot = (data[off + 2] << 8) | data[off + 3]
+        end = off + tot if tot >= ihl else n      # 0 with TSO on the capturing host
+        addr = data[off + 12:off + 20]
+        l4 = off + ihl
+        if ihl < 20:
+            return UNDECODED
+    elif et == 0x86DD:
+        if n < off + 40:
+            return UNDECODED
+        proto = data[off + 6]
+        end = off + 40 + ((data[off + 4] << 8) | data[off + 5])
+        addr = data[off + 8:off + 40]
+        l4 = off + 40
+        if proto in IPV6_EXT:
+            proto, l4 = _v6_ext(data, proto, l4)
+            if proto < 0:
+                return FRAGMENT if proto == -1 else UNDECODED
+    else:
+        return UNDECODED
+    if n < l4 + (14 if proto == 6 else 8):        # TCP through its flags, or the UDP header
+        return UNDECODED
+    return proto, addr, l4, end
 
 
 def _v6_ext(data: bytes, nh: int, pos: int) -> tuple[int, int]:
     """Skip IPv6 extension headers -> (upper protocol, its offset); (-1, 0) for a non-first
-    fragment."""
+    fragment, (-2, 0) if the headers run past the frame."""
+    n = len(data)
     for _ in range(8):
         if nh not in IPV6_EXT:
             return nh, pos
+        if pos + 8 > n:
+            return -2, 0
         if nh == 44:                          # fragment header: fixed 8 bytes
             if ((data[pos + 2] << 8) | data[pos + 3]) & 0xFFF8:
                 return -1, 0
@@ -627,7 +647,7 @@ def _v6_ext(data: bytes, nh: int, pos: int) -> tuple[int, int]:
             nh, pos = data[pos], pos + (data[pos + 1] + 2) * 4
         else:
             nh, pos = data[pos], pos + (data[pos + 1] + 1) * 8
-    return -1, 0
+    return -2, 0
 
 
 def linktype_supported(linktype: int) -> bool:

@@ -12,7 +12,8 @@ from collections import OrderedDict
 
 
 class NameCache:
-    def __init__(self, max_entries: int = 100_000, min_ttl: float = 60.0, max_ttl: float = 86_400.0):
+    def __init__(self, max_entries: int = 100_000, min_ttl: float = 60.0,
+                 max_ttl: float = 86_400.0):
         self.max_entries = max_entries
         self.min_ttl = min_ttl
         self.max_ttl = max_ttl

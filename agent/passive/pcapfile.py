@@ -212,7 +212,7 @@ class CaptureFile:
                         raise CaptureError(f"{self.path}: corrupt pcapng block length {blen}")
                     break
                 if btype == 6:                                  # enhanced packet block
-                    iface, hi, lo, caplen, _orig = struct.unpack_from(endian + "IIIII", buf, pos + 8)
+                    iface, hi, lo, caplen, _o = struct.unpack_from(endian + "IIIII", buf, pos + 8)
                     if iface >= len(ifaces) or 28 + caplen > blen:
                         raise CaptureError(f"{self.path}: packet for unknown interface "
                                            f"{iface} or bad length")
@@ -222,7 +222,8 @@ class CaptureFile:
                             yield cur_lt, out
                             out = []
                         cur_lt = lt
-                    out.append((((hi << 32) | lo) * scale + offset, buf[pos + 28:pos + 28 + caplen]))
+                    ts = ((hi << 32) | lo) * scale + offset
+                    out.append((ts, buf[pos + 28:pos + 28 + caplen]))
                 elif btype == 1:                                # interface description
                     ifaces.append(_idb(buf[pos + 8:end - 4], endian))
                 elif btype == 3 and ifaces:                     # simple packet block

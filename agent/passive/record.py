@@ -53,7 +53,7 @@ class ConnectionRecord:
     ja4: str | None = None          # JA4 of the ClientHello (TLS or QUIC): stack evidence only
     alpn: list[str] | None = None
     tls_version: str | None = None  # highest offered: "1.3", "1.2", ...
-    ech: bool = False               # the hello carried encrypted_client_hello: SNI is the outer name
+    ech: bool = False               # hello offered encrypted_client_hello: SNI is the outer name
     quic_version: str | None = None
     http_method: str | None = None
     dns_query: str | None = None

@@ -152,7 +152,8 @@ def parse_records(data: bytes) -> ClientHello | _More | None:
 
 def _prefix_ok(data: bytes) -> bool:
     ref = (HANDSHAKE, 3)
-    return all(b == r for b, r in zip(data[:2], ref, strict=False)) and (len(data) < 3 or data[2] <= 4)
+    return (all(b == r for b, r in zip(data[:2], ref, strict=False))
+            and (len(data) < 3 or data[2] <= 4))
 
 
 def handshake_status(data: bytes) -> ClientHello | _More | None:
@@ -192,7 +193,8 @@ def parse_handshake(msg: bytes) -> ClientHello | None:
     p += 2
     if cs_len % 2 or p + cs_len > end:
         return None
-    ciphers = tuple(filterfalse(GREASE.__contains__, struct.unpack_from(f"!{cs_len // 2}H", msg, p)))
+    ciphers = tuple(filterfalse(GREASE.__contains__,
+                                struct.unpack_from(f"!{cs_len // 2}H", msg, p)))
     p += cs_len
     if p + 1 > end:
         return None

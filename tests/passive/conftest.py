@@ -39,7 +39,8 @@ def catalogue() -> Catalogue:
 
 @pytest.fixture(scope="session")
 def directory() -> Directory:
-    return Directory(DirectorySpec.model_validate(parse_yaml(make_pcaps.DIRECTORY_YAML, "directory.yaml").data))
+    doc = parse_yaml(make_pcaps.DIRECTORY_YAML, "directory.yaml")
+    return Directory(DirectorySpec.model_validate(doc.data))
 
 
 @pytest.fixture

@@ -102,7 +102,8 @@ class Conn:
 
     def __init__(self, cap: Capture, client: str, cport: int, server: str, sport: int, t0: float,
                  vlan: tuple[int, ...] | None = None):
-        self.cap, self.client, self.cport, self.server, self.sport = cap, client, cport, server, sport
+        self.cap, self.client, self.cport = cap, client, cport
+        self.server, self.sport = server, sport
         self.t = t0
         self.t0 = t0
         self.vlan = vlan
@@ -169,7 +170,8 @@ class Udp:
 
     def __init__(self, cap: Capture, client: str, cport: int, server: str, sport: int, t0: float,
                  vlan: tuple[int, ...] | None = None):
-        self.cap, self.client, self.cport, self.server, self.sport = cap, client, cport, server, sport
+        self.cap, self.client, self.cport = cap, client, cport
+        self.server, self.sport = server, sport
         self.t = self.t0 = t0
         self.vlan = vlan
         self.up = self.down = self.pkts_up = self.pkts_down = 0
@@ -210,7 +212,8 @@ def dns_exchange(cap: Capture, client: str, cport: int, t0: float, qname: str,
     u = Udp(cap, client, cport, RESOLVER, 53, t0, tags)
     u.send(True, DNS(id=ident, rd=1, qd=DNSQR(qname=qname, qtype=qtype)), dt=0)
     an = [DNSRR(rrname=n, type=t, rdata=d, ttl=ttl) for n, t, d, ttl in answers]
-    u.send(False, DNS(id=ident, qr=1, ra=1, rd=1, qd=DNSQR(qname=qname, qtype=qtype), an=an), dt=0.004)
+    answer = DNS(id=ident, qr=1, ra=1, rd=1, qd=DNSQR(qname=qname, qtype=qtype), an=an)
+    u.send(False, answer, dt=0.004)
     u.truth(service="dns", dns_query=qname, dns_qtype=qtype, dns_rcode="NOERROR",
             dns_answers=[a[2] for a in answers], server_name=None, name_source=None,
             app="other", category="other", bypass=False, via_proxy=False, proxy_role="direct",
@@ -396,10 +399,12 @@ def build() -> Capture:
     # 13. Near misses: a look-alike domain; a ServerHello-typed first record; a non-TLS first
     #     payload followed by hello-looking bytes; a label-boundary look-alike of x.com.
     t += 2
-    c = tls_conn(cap, "10.30.4.14", 40011, "203.0.113.9", t, builders.openssl_hello("notdropbox.com"))
+    c = tls_conn(cap, "10.30.4.14", 40011, "203.0.113.9", t,
+                 builders.openssl_hello("notdropbox.com"))
     c.truth(service="ssl", server_name="notdropbox.com", name_source="sni", app="other",
             category="other", bypass=False)
-    c = tls_conn(cap, "10.30.4.15", 40014, "203.0.113.10", t + 0.3, builders.openssl_hello("mx.com"))
+    c = tls_conn(cap, "10.30.4.15", 40014, "203.0.113.10", t + 0.3,
+                 builders.openssl_hello("mx.com"))
     c.truth(service="ssl", server_name="mx.com", app="other", bypass=False)
     hello = builders.openssl_hello("www.facebook.com")
     c = tls_conn(cap, "10.30.4.16", 40015, "157.240.1.35", t + 0.5, hello[:5] + b"\x02" + hello[6:])

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from agent.passive import quic
 
 
-def openssl_hello(sni: str | None, *, tls12: bool = False, alpn: tuple[str, ...] = ("h2", "http/1.1")) -> bytes:
+def openssl_hello(sni: str | None, *, tls12: bool = False,
+                  alpn: tuple[str, ...] = ("h2", "http/1.1")) -> bytes:
     """The TLS record(s) OpenSSL sends first as a client for ``sni``."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -182,7 +183,8 @@ def quic_hello_datagrams(version: int, hello: bytes, *, dcid: bytes, scid: bytes
     return out
 
 
-def aioquic_initials(sni: str, *, alpn: tuple[str, ...] = ("h3",), version: int = quic.V1) -> list[bytes]:
+def aioquic_initials(sni: str, *, alpn: tuple[str, ...] = ("h3",),
+                     version: int = quic.V1) -> list[bytes]:
     """The first datagrams aioquic's client sends to ``sni`` (real Initial protection)."""
     from aioquic.quic.configuration import QuicConfiguration
     from aioquic.quic.connection import QuicConnection

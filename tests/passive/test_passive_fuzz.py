@@ -3,11 +3,11 @@ public, any host can send any ClientHello), so every parser returns None/MORE in
 
 from __future__ import annotations
 
+import passive_vectors as v
+import pcap_builders as b
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pcap_builders as b
-import passive_vectors as v
 from agent.passive import dns, http, quic, tls
 from agent.passive.monitor import Monitor
 
@@ -30,7 +30,8 @@ def _apply(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 
 
 @FAST
-@given(st.one_of(st.binary(max_size=3000), _mutations(HELLO), _mutations(HELLO).map(lambda d: d[:900])))
+@given(st.one_of(st.binary(max_size=3000), _mutations(HELLO),
+                 _mutations(HELLO).map(lambda d: d[:900])))
 def test_tls(data):
     r = tls.parse_records(data)
     assert r is None or r is tls.MORE or isinstance(r, tls.ClientHello)

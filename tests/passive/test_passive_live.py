@@ -16,14 +16,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import make_pcaps
+import pcap_builders as b
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-import make_pcaps
-import pcap_builders as b
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT = [str(Path(sys.executable).parent / "dlp-agent"), "sniff"]
@@ -106,7 +105,8 @@ def test_live_tls_bypass_on_loopback(tmp_path):
         t.join(5)
         value = None
         for _ in range(40):                   # the hello is classified as soon as it is read
-            text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5).read().decode()
+            url = f"http://127.0.0.1:{mport}/metrics"
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
             lines = [ln for ln in text.splitlines()
                      if ln.startswith('dlp_proxy_bypass_total{app="dropbox",department="it"}')]
             value = float(lines[0].split()[-1]) if lines else None
@@ -122,8 +122,10 @@ def test_live_tls_bypass_on_loopback(tmp_path):
     records = [json.loads(line) for line in out.splitlines()]
     assert len(records) == 1, records
     r = records[0]
-    assert (r["client_ip"], r["server_ip"], r["server_port"], r["proto"]) == ("127.0.0.1", "127.0.0.1", port, "tcp")
-    assert (r["service"], r["server_name"], r["name_source"]) == ("ssl", "content.dropboxapi.com", "sni")
+    assert (r["client_ip"], r["server_ip"], r["server_port"], r["proto"]) == (
+        "127.0.0.1", "127.0.0.1", port, "tcp")
+    assert (r["service"], r["server_name"], r["name_source"]) == (
+        "ssl", "content.dropboxapi.com", "sni")
     assert (r["app"], r["category"], r["department"], r["bypass"], r["via_proxy"]) == (
         "dropbox", "file_sharing", "it", True, False)
     assert r["conn_state"] in ("SF", "S2", "S3", "RSTO", "RSTR")

@@ -67,11 +67,13 @@ def _count(path: Path) -> int:
 def test_reader_matches_scapy(capture_dir):
     """Our struct reader returns exactly the frames and timestamps scapy's readers return."""
     ours = [p for _lt, batch in CaptureFile(capture_dir / "passive.pcap").batches() for p in batch]
-    theirs = [(md.sec + md.usec / 1e6, data) for data, md in RawPcapReader(str(capture_dir / "passive.pcap"))]
+    theirs = [(md.sec + md.usec / 1e6, data)
+              for data, md in RawPcapReader(str(capture_dir / "passive.pcap"))]
     assert [d for _, d in ours] == [d for _, d in theirs]
     assert all(abs(a - b) < 1e-6 for (a, _), (b, _) in zip(ours, theirs, strict=True))
     ng = [p for _lt, batch in CaptureFile(capture_dir / "passive.pcapng").batches() for p in batch]
-    scapy_ng = [(float(p.time), bytes(p)) for p in PcapNgReader(str(capture_dir / "passive.pcapng"))]
+    scapy_ng = [(float(p.time), bytes(p))
+                for p in PcapNgReader(str(capture_dir / "passive.pcapng"))]
     assert [d for _, d in ng] == [d for _, d in scapy_ng]
     assert all(abs(a - b) < 1e-6 for (a, _), (b, _) in zip(ng, scapy_ng, strict=True))
 
@@ -127,7 +129,8 @@ def test_other_link_types(classifier, capture_dir, truth, tmp_path, linktype):
 @pytest.mark.parametrize("endianness,nano", [(">", False), ("<", True)])
 def test_pcap_variants(classifier, capture_dir, truth, tmp_path, endianness, nano):
     path = tmp_path / "v.pcap"
-    _write(path, [(ts, f, None) for ts, f in _frames(capture_dir)], endianness=endianness, nano=nano)
+    _write(path, [(ts, f, None) for ts, f in _frames(capture_dir)], endianness=endianness,
+           nano=nano)
     assert path.read_bytes()[:4] == {(">", False): b"\xa1\xb2\xc3\xd4",
                                      ("<", True): b"\x4d\x3c\xb2\xa1"}[(endianness, nano)]
     records, _ = run(classifier, path)
@@ -163,9 +166,11 @@ def test_truncated_file_reads_what_is_there(classifier, capture_dir, tmp_path):
         assert cap.truncated and out and m.stats.packets < _count(capture_dir / "passive.pcap")
 
 
-@pytest.mark.parametrize("content,msg", [(b"", "too short"), (b"hello world, not pcap", "not a pcap"),
-                                         (b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\xff\xff\xff\xff" + bytes(16),
-                                          "byte-order")])
+@pytest.mark.parametrize("content,msg", [
+    (b"", "too short"),
+    (b"hello world, not pcap", "not a pcap"),
+    (b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\xff\xff\xff\xff" + bytes(16), "byte-order"),
+])
 def test_not_a_capture(tmp_path, content, msg):
     path = tmp_path / "x.pcap"
     path.write_bytes(content)
@@ -196,7 +201,8 @@ def test_metrics(classifier, capture_dir, truth, catalogue):
     bypass = Counter((r["app"], r["department"]) for r in records if r["bypass"])
     assert bypass[("dropbox", "finance")] == 2          # direct upload + rejected attempt
     for (app, dept), n in bypass.items():
-        assert registry.get_sample_value("dlp_proxy_bypass_total", {"app": app, "department": dept}) == n
+        labels = {"app": app, "department": dept}
+        assert registry.get_sample_value("dlp_proxy_bypass_total", labels) == n
     conns = Counter((r["app"], r["category"], r["department"], str(r["via_proxy"]).lower())
                     for r in records)
     for (app, cat, dept, via), n in conns.items():
@@ -208,13 +214,16 @@ def test_metrics(classifier, capture_dir, truth, catalogue):
         assert registry.get_sample_value("dlp_passive_quic_connections_total",
                                          {"app": app, "department": dept}) == n
     # pre-created at 0 so increase() sees the first event; proxy never has bypass series
-    assert registry.get_sample_value("dlp_proxy_bypass_total", {"app": "gmail", "department": "it"}) == 0
+    assert registry.get_sample_value("dlp_proxy_bypass_total",
+                                     {"app": "gmail", "department": "it"}) == 0
     assert registry.get_sample_value("dlp_proxy_bypass_total",
                                      {"app": "dropbox", "department": PROXY_LABEL}) is None
     assert registry.get_sample_value("dlp_passive_packets_total") == m.stats.packets
-    up = sum(r["bytes_up"] for r in records if r["app"] == "dropbox" and r["department"] == "finance")
+    up = sum(r["bytes_up"] for r in records
+             if r["app"] == "dropbox" and r["department"] == "finance")
     assert registry.get_sample_value("dlp_passive_bytes_total", {
-        "app": "dropbox", "category": "file_sharing", "direction": "up", "department": "finance"}) == up
+        "app": "dropbox", "category": "file_sharing", "direction": "up",
+        "department": "finance"}) == up
     # bounded labels only, and nothing leaked into the global registry
     for metric in registry.collect():
         for s in metric.samples:
@@ -224,7 +233,8 @@ def test_metrics(classifier, capture_dir, truth, catalogue):
 
 
 def _udp_frames(n: int, t0: float, dt: float) -> list[tuple[float, bytes]]:
-    return [(t0 + i * dt, bytes(Ether(src=MAC, dst=MAC) / IP(src=f"10.30.{i // 250}.{i % 250 + 1}", dst="192.0.2.9")
+    return [(t0 + i * dt, bytes(Ether(src=MAC, dst=MAC)
+                                 / IP(src=f"10.30.{i // 250}.{i % 250 + 1}", dst="192.0.2.9")
                                  / UDP(sport=40000 + i, dport=9999) / Raw(b"x" * 10)))
             for i in range(n)]
 
@@ -302,7 +312,8 @@ def test_name_cache_ttl_floor_and_bound():
 
 def test_pcap_written_by_wrpcap_is_read(classifier, tmp_path):
     """A plain scapy wrpcap file (what an operator would hand over) reads the same."""
-    pkts = [Ether(src=MAC, dst=MAC) / IP(src="10.20.1.5", dst="192.0.2.1") / UDP(sport=5000, dport=53) / Raw(b"\x00" * 12)]
+    pkts = [Ether(src=MAC, dst=MAC) / IP(src="10.20.1.5", dst="192.0.2.1")
+            / UDP(sport=5000, dport=53) / Raw(b"\x00" * 12)]
     wrpcap(str(tmp_path / "w.pcap"), pkts)
     records, m = run(classifier, tmp_path / "w.pcap")
     assert m.stats.packets == 1 and records[0]["server_port"] == 53

@@ -3,16 +3,17 @@ implementation both ways, CRYPTO reassembly, and hostile input."""
 
 from __future__ import annotations
 
+import passive_vectors as v
+import pcap_builders as b
 import pytest
 from aioquic.quic.crypto import CryptoPair
 from aioquic.quic.packet import QuicProtocolVersion
 
-import pcap_builders as b
-import passive_vectors as v
 from agent.passive import quic, tls
 
 
-@pytest.mark.parametrize("version,expect", [(quic.V1, v.V1_CLIENT_KEYS), (quic.V2, v.V2_CLIENT_KEYS)])
+@pytest.mark.parametrize("version,expect", [(quic.V1, v.V1_CLIENT_KEYS),
+                                            (quic.V2, v.V2_CLIENT_KEYS)])
 def test_initial_keys_rfc_vectors(version, expect):
     assert quic.initial_secrets(version, v.DCID) == expect
 
@@ -28,7 +29,8 @@ def test_protection_reproduces_rfc_packet(version, plain_header, protected):
     # and the monitor opens it back to the RFC's plaintext
     hdr = quic.long_header(protected)
     assert hdr is not None and hdr.dcid == v.DCID
-    assert quic.open_initial(protected, hdr, quic.client_keys(version, v.DCID)) == v.CLIENT_PLAIN_PAYLOAD
+    keys = quic.client_keys(version, v.DCID)
+    assert quic.open_initial(protected, hdr, keys) == v.CLIENT_PLAIN_PAYLOAD
 
 
 @pytest.mark.parametrize("version", [quic.V1, quic.V2])
@@ -99,7 +101,8 @@ def test_tampered_or_wrong_key_does_not_open():
     pkt = bytearray(v.V1_PROTECTED)
     pkt[100] ^= 1
     assert quic.open_datagram(bytes(pkt)) is None
-    assert quic.open_datagram(v.V1_PROTECTED, key_dcid=b"\x00" * 8) is not None  # falls back to own DCID
+    # a wrong first-DCID key falls back to the packet's own DCID
+    assert quic.open_datagram(v.V1_PROTECTED, key_dcid=b"\x00" * 8) is not None
 
 
 def test_coalesced_datagram():

@@ -3,10 +3,10 @@ and the JA4 fingerprint against its published examples."""
 
 from __future__ import annotations
 
+import passive_vectors as v
+import pcap_builders as b
 import pytest
 
-import pcap_builders as b
-import passive_vectors as v
 from agent.passive import tls
 
 
@@ -105,7 +105,8 @@ def test_ja4_of_chromium_shape_matches_chrome():
     # Chrome 143 with ML-KEM and ECH GREASE publishes t13d1516h2_8daaf6152771_d8a2da3f94cd
     # (browserleaks); the permutation of extensions must not change it (JA4 sorts them).
     for seed, sni_last in ((1, False), (2, True)):
-        hello = tls.parse_handshake(b.chromium_hello("www.google.com", seed=seed, sni_last=sni_last))
+        msg = b.chromium_hello("www.google.com", seed=seed, sni_last=sni_last)
+        hello = tls.parse_handshake(msg)
         assert hello.ja4() == "t13d1516h2_8daaf6152771_d8a2da3f94cd"
 
 

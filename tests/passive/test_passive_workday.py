@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from workday import Workday
 
 from agent.passive.monitor import Monitor
 from agent.passive.pcapfile import CaptureFile
-from workday import Workday
 
 
 @pytest.fixture(scope="module")

@@ -44,9 +44,11 @@ SITES = [
     ("app.box.com", 1, False), ("outlook.live.com", 1, False), ("www.tiktok.com", 1, False),
     ("www.westchestergov.com", 8, False), ("westchestergov.sharepoint.com", 6, False),
     ("login.microsoftonline.com", 5, False), ("www.nytimes.com", 2, False),
-    ("www.weather.gov", 2, False), ("cdn.jsdelivr.net", 3, False), ("update.microsoft.com", 3, False),
+    ("www.weather.gov", 2, False), ("cdn.jsdelivr.net", 3, False),
+    ("update.microsoft.com", 3, False),
     ("www.wikipedia.org", 2, False), ("api.github.com", 1, False), ("www.irs.gov", 1, False),
 ]
+Step = tuple[float, bytes, tuple | None]    # delay since the previous frame, frame, truth event
 HTTP_SITES = ["www.westchestergov.com", "pastebin.com", "neverssl.com", "www.weather.gov",
               "ctldl.windowsupdate.com", "ocsp.digicert.com"]
 
@@ -83,7 +85,8 @@ class Frames:
               l4: bytes, payload: bytes) -> bytes:
         self._ipid = (self._ipid + 1) & 0xFFFF
         total = 20 + len(l4) + len(payload)
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, self._ipid, 0x4000, 64, proto, 0, src, dst)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, self._ipid, 0x4000, 64, proto, 0,
+                         src, dst)
         ip = ip[:10] + struct.pack("!H", _fold(_sum16(ip))) + ip[12:]
         pseudo = _sum16(src + dst) + proto + len(l4) + len(payload)
         csum = _fold(pseudo + _sum16(l4) + self._payload_sum(payload))
@@ -153,12 +156,14 @@ class Workday:
             ip = socket.inet_aton(f"10.{30 if vlan else 20}.{i // 200}.{i % 200 + 10}")
             mac = b"\x02\x00\x00\x00\x00\xfe" + bytes([2, 0, 0, 0, i // 256, i % 256])
             self.clients.append(Client(ip, mac, vlan, proxied=(i % 3 == 1)))
-        self.proxy = Client(socket.inet_aton(PROXY_IP), b"\x02\x00\x00\x00\x00\xfe\x02\x00\x00\x00\xff\x02",
-                            None, False)
-        self.server_ip = {n: socket.inet_aton(f"{100 + i // 200}.{64 + i % 60}.{i * 7 % 250}.{i + 1}")
-                          for i, (n, _w, _q) in enumerate(SITES)}
+        self.proxy = Client(socket.inet_aton(PROXY_IP),
+                            b"\x02\x00\x00\x00\x00\xfe\x02\x00\x00\x00\xff\x02", None, False)
+        self.server_ip = {
+            n: socket.inet_aton(f"{100 + i // 200}.{64 + i % 60}.{i * 7 % 250}.{i + 1}")
+            for i, (n, _w, _q) in enumerate(SITES)}
         for h in HTTP_SITES:
-            self.server_ip.setdefault(h, socket.inet_aton(f"198.51.100.{len(self.server_ip) % 250 + 1}"))
+            addr = f"198.51.100.{len(self.server_ip) % 250 + 1}"
+            self.server_ip.setdefault(h, socket.inet_aton(addr))
         self.weights = [w for _n, w, _q in SITES]
         self.bulk = [bytes([i]) * MSS for i in range(1, 9)]
         # Encrypted TLS traffic is a stream of application-data records that span segments:
@@ -198,17 +203,18 @@ class Workday:
     # ------------------------------------------------------------------ connection scripts
     # Each yields (delay since the previous packet, frame, truth event or None).
 
-    def dns(self, c: Client, name: str) -> Iterator[tuple[float, bytes, tuple | None]]:
+    def dns(self, c: Client, name: str) -> Iterator[Step]:
         sp, ident = self.port(), self.rnd.randrange(65536)
         res = socket.inet_aton(RESOLVER)
-        yield 0.0, self.f.udp(c.mac, c.vlan, c.ip, res, sp, 53, _dns_query(ident, name)), ("dns", name)
+        query = self.f.udp(c.mac, c.vlan, c.ip, res, sp, 53, _dns_query(ident, name))
+        yield 0.0, query, ("dns", name)
         yield 0.003, self.f.udp(c.mac, c.vlan, res, c.ip, 53, sp,
                                 _dns_answer(ident, name, self.server_ip[name], 300)), None
 
     def tcp_session(self, c: Client, dst: bytes, dport: int, first: list[bytes],
                     events: list[tuple | None], data_down: int, data_up: int,
                     reply: list[bytes] | None = None, bulk: list[bytes] | None = None,
-                    second: bytes | None = None) -> Iterator[tuple[float, bytes, tuple | None]]:
+                    second: bytes | None = None) -> Iterator[Step]:
         """Handshake, the client's first segments (``first``; the event goes with the last),
         the server reply, the client's second flight, bulk (segments cycled from ``bulk``) with
         an ACK every second segment, FIN/FIN."""
@@ -238,11 +244,12 @@ class Workday:
             for i in range(n):
                 seg = segments[i % len(segments)]
                 if down:
-                    yield self._delay(0.002), f.tcp(m, v, dst, c.ip, dport, sp, ss, cs, 0x10, seg), None
+                    frame = f.tcp(m, v, dst, c.ip, dport, sp, ss, cs, 0x10, seg)
                     ss += len(seg)
                 else:
-                    yield self._delay(0.002), f.tcp(m, v, c.ip, dst, sp, dport, cs, ss, 0x10, seg), None
+                    frame = f.tcp(m, v, c.ip, dst, sp, dport, cs, ss, 0x10, seg)
                     cs += len(seg)
+                yield self._delay(0.002), frame, None
                 if i % 2:
                     if down:
                         yield 0.0005, f.tcp(m, v, c.ip, dst, sp, dport, cs, ss, 0x10), None
@@ -259,7 +266,7 @@ class Workday:
             return (n, 4) if self.rnd.random() < 0.7 else (6, n)
         return int(self.rnd.lognormvariate(2.0, 1.0)), self.rnd.randrange(0, 4)
 
-    def tls(self, c: Client, name: str) -> Iterator[tuple[float, bytes, tuple | None]]:
+    def tls(self, c: Client, name: str) -> Iterator[Step]:
         chromium = self.rnd.random() < 0.5
         hello = self.hello(name, chromium)
         segs = [hello[:1448], hello[1448:]] if len(hello) > 1448 else [hello]
@@ -269,33 +276,37 @@ class Workday:
                                     [None] * (len(segs) - 1) + [ev], down, up,
                                     bulk=self.tls_bulk, second=self.tls_finished)
 
-    def http(self, c: Client, host: str) -> Iterator[tuple[float, bytes, tuple | None]]:
-        req = (f"GET /{self.rnd.randrange(10**6)} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Mozilla/5.0"
-               f"\r\nAccept: */*\r\n\r\n").encode()
+    def http(self, c: Client, host: str) -> Iterator[Step]:
+        req = (f"GET /{self.rnd.randrange(10**6)} HTTP/1.1\r\nHost: {host}\r\n"
+               f"User-Agent: Mozilla/5.0\r\nAccept: */*\r\n\r\n").encode()
         down, _up = self._sizes()
         yield from self.tcp_session(c, self.server_ip[host], 80, [req], [("http", host)], down, 0,
                                     reply=[b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"])
 
-    def quic(self, c: Client, name: str) -> Iterator[tuple[float, bytes, tuple | None]]:
+    def quic(self, c: Client, name: str) -> Iterator[Step]:
         f, sp, dst = self.f, self.port(), self.server_ip[name]
-        hello = b.chromium_hello(name, seed=self.rnd.randrange(1 << 16), quic_tp=b"\x01\x02\x67\x10",
-                                 alpn=("h3",))
+        hello = b.chromium_hello(name, seed=self.rnd.randrange(1 << 16),
+                                 quic_tp=b"\x01\x02\x67\x10", alpn=("h3",))
         dcid = self.rnd.randbytes(8)
         d1, d2 = b.quic_hello_datagrams(quic.V1, hello, dcid=dcid, scid=b"", parts=2)
         m, v = c.mac, c.vlan
         yield 0.0, f.udp(m, v, c.ip, dst, sp, 443, d1), None
-        yield 0.0005, f.udp(m, v, c.ip, dst, sp, 443, d2), ("quic", name, socket.inet_ntoa(c.ip), sp)
-        yield 0.02, f.udp(m, v, dst, c.ip, 443, sp, b"\xc1\x00\x00\x00\x01" + self.bulk[3][:1195]), None
+        event = ("quic", name, socket.inet_ntoa(c.ip), sp)
+        yield 0.0005, f.udp(m, v, c.ip, dst, sp, 443, d2), event
+        server_initial = b"\xc1\x00\x00\x00\x01" + self.bulk[3][:1195]
+        yield 0.02, f.udp(m, v, dst, c.ip, 443, sp, server_initial), None
         down, up = self._sizes()
         for i in range(down + up):
             if i < down:
-                yield self._delay(0.002), f.udp(m, v, dst, c.ip, 443, sp, b"\x41" + self.bulk[4][:1250]), None
+                frame = f.udp(m, v, dst, c.ip, 443, sp, b"\x41" + self.bulk[4][:1250])
+                yield self._delay(0.002), frame, None
                 if i % 3 == 2:
                     yield 0.001, f.udp(m, v, c.ip, dst, sp, 443, b"\x41" + self.bulk[5][:40]), None
             else:
-                yield self._delay(0.002), f.udp(m, v, c.ip, dst, sp, 443, b"\x41" + self.bulk[6][:1250]), None
+                frame = f.udp(m, v, c.ip, dst, sp, 443, b"\x41" + self.bulk[6][:1250])
+                yield self._delay(0.002), frame, None
 
-    def proxied(self, c: Client, name: str) -> Iterator[tuple[float, bytes, tuple | None]]:
+    def proxied(self, c: Client, name: str) -> Iterator[Step]:
         """Client CONNECT tunnel; the proxy's own DNS lookup and upstream connection run inside
         it (interleaved by the scheduler through ``spawn``)."""
         req = f"CONNECT {name}:443 HTTP/1.1\r\nHost: {name}:443\r\n\r\n".encode()
@@ -309,7 +320,7 @@ class Workday:
                                            *self.tls_flight],
                                     bulk=self.tls_bulk, second=self.tls_finished)
 
-    def upstream(self, name: str, down: int, up: int) -> Iterator[tuple[float, bytes, tuple | None]]:
+    def upstream(self, name: str, down: int, up: int) -> Iterator[Step]:
         p = self.proxy
         if self.rnd.random() < 0.3:
             yield from self.dns(p, name)
@@ -317,7 +328,7 @@ class Workday:
         yield from self.tcp_session(p, self.server_ip[name], 443, [hello], [("upstream", name)],
                                     down, up, bulk=self.tls_bulk, second=self.tls_finished)
 
-    def session(self, c: Client, now: float) -> Iterator[tuple[float, bytes, tuple | None]]:
+    def session(self, c: Client, now: float) -> Iterator[Step]:
         r = self.rnd.random()
         if r < 0.05:
             yield from self.http(c, self.rnd.choice(HTTP_SITES))
