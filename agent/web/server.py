@@ -353,9 +353,10 @@ class ReportApp:
 
 class ReportHandler(BaseHTTPRequestHandler):
     server: ReportServer
-    server_version = "dlp-agent-reports"
-    sys_version = ""
     timeout = 30                      # a client that stops sending does not hold a thread
+
+    def version_string(self) -> str:
+        return "dlp-agent-reports"       # no Python version for scanners to match on
 
     def log_message(self, format: str, *args: Any) -> None:   # noqa: A002 - base signature
         log.debug("%s %s", self.client_address[0], format % args)

@@ -85,14 +85,16 @@ class RunningServer:
         self.app.audit.close()
 
 
-def start_server(db: Path, users_file: Path, directory_file: Path, audit_path: Path) -> RunningServer:
+def start_server(db: Path, users_file: Path, directory_file: Path,
+                 audit_path: Path) -> RunningServer:
     directory = Directory.load(directory_file)
     users = load_users(users_file, set(directory.spec.departments))
     audit = AuditLog(audit_path)
     app = ReportApp(db, users, directory, audit)
     server = ReportServer(("127.0.0.1", 0), app)
     app.allowed_hosts = allowed_hosts("127.0.0.1", server.port, [])
-    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True)
     t.start()
     return RunningServer(server, app, t, audit_path)
 
@@ -121,7 +123,8 @@ class Client:
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> Reply:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        h = {"Host": self.host or f"127.0.0.1:{self.port}", **self.extra_headers, **(headers or {})}
+        h = {"Host": self.host or f"127.0.0.1:{self.port}", **self.extra_headers,
+             **(headers or {})}
         if self.cookie:
             h["Cookie"] = self.cookie
         try:
@@ -139,13 +142,14 @@ class Client:
     def get(self, path: str, **kw) -> Reply:
         return self.request("GET", path, **kw)
 
-    def post(self, path: str, fields: dict[str, str], headers: dict[str, str] | None = None) -> Reply:
-        return self.request("POST", path, urlencode(fields).encode(),
-                            {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+    def post(self, path: str, fields: dict[str, str],
+             headers: dict[str, str] | None = None) -> Reply:
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self.request("POST", path, urlencode(fields).encode(), {**form, **(headers or {})})
 
     def login(self, user: str, password: str | None = None, next_path: str = "/") -> Reply:
-        return self.post("/login", {"username": user, "password": password or PASSWORDS[user],
-                                    "next": next_path})
+        pw = PASSWORDS[user] if password is None else password
+        return self.post("/login", {"username": user, "password": pw, "next": next_path})
 
 
 class TableReader(HTMLParser):

@@ -55,8 +55,8 @@ def test_minutes_are_decimals():
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"),
+    ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1", "'+1"), ("-2", "'-2"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
     # near misses: ordinary names stay as they are
     ("jdoe", "jdoe"), ("a=b", "a=b"), ("o'neil", "o'neil"), ("jane-doe", "jane-doe"), ("", ""),
 ])

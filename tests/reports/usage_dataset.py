@@ -54,7 +54,8 @@ def delta(dept: str, when: str, user: str, app: str, category: str, active: floa
 
 DELTAS = [
     # jdoe (Jane Doe), finance
-    delta("finance", "2026-11-02T10:00", "jdoe", "outlook", "webmail", 1200, 1200, 40, up=1000, down=50_000),
+    delta("finance", "2026-11-02T10:00", "jdoe", "outlook", "webmail", 1200, 1200, 40,
+          up=1000, down=50_000),
     delta("finance", "2026-11-02T10:00", "jdoe", "facebook", "social_media", 600, 600, 30),
     delta("finance", "2026-11-02T18:00", "jdoe", "facebook", "social_media", 900, 0, 20),
     delta("finance", "2026-11-03T09:00", "jdoe", "facebook", "social_media", 3900, 3900, 100),
@@ -70,20 +71,26 @@ DELTAS = [
     # rroe (Richard Roe), finance
     delta("finance", "2026-11-02T09:00", "rroe", "outlook", "webmail", 1800, 1800, 50),
     delta("finance", "2026-11-04T16:00", "rroe", "outlook", "webmail", 2400, 1800, 20),
-    delta("finance", "2026-11-04T16:00", "rroe", "chatgpt", "ai_assistant", 600, 600, 12, uploads=1),
+    delta("finance", "2026-11-04T16:00", "rroe", "chatgpt", "ai_assistant", 600, 600, 12,
+          uploads=1),
     # mwong: not in the directory, seen only by the passive monitor
-    delta("finance", "2026-11-05T12:00", "mwong", "slack", "messaging", 1200, 1200, 5, source="passive"),
+    delta("finance", "2026-11-05T12:00", "mwong", "slack", "messaging", 1200, 1200, 5,
+          source="passive"),
     # another department: must never appear in finance's report
     delta("dss", "2026-11-02T10:00", "asmith", "facebook", "social_media", 7200, 7200, 300),
 ]
 
+def day_of(when: str) -> int:
+    return local(when).date().toordinal() - 719163
+
+
 FINDINGS = [
-    UsageFinding("social-media-over-60-minutes", local("2026-11-03T09:00").date().toordinal() - 719163,
-                 "jdoe", "finance", "social_media", 3660.0, 3600.0,
-                 local("2026-11-03T10:01").timestamp(), "INC-TEST-0001"),
-    UsageFinding("social-media-over-60-minutes", local("2026-11-02T10:00").date().toordinal() - 719163,
-                 "asmith", "dss", "social_media", 3660.0, 3600.0,
-                 local("2026-11-02T11:01").timestamp(), "INC-TEST-0002"),
+    UsageFinding("social-media-over-60-minutes", day_of("2026-11-03T09:00"), "jdoe", "finance",
+                 "social_media", 3660.0, 3600.0, local("2026-11-03T10:01").timestamp(),
+                 "INC-TEST-0001"),
+    UsageFinding("social-media-over-60-minutes", day_of("2026-11-02T10:00"), "asmith", "dss",
+                 "social_media", 3660.0, 3600.0, local("2026-11-02T11:01").timestamp(),
+                 "INC-TEST-0002"),
 ]
 
 PERIOD = ("2026-11-02", "2026-11-08")

@@ -1,0 +1,383 @@
+"""The supervisor web view over real HTTP on loopback: sign-in, scoping, audit, hardening."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import usage_dataset as ds
+from report_helpers import PASSWORDS, Client, write_users
+
+from agent.web.sessions import Sessions, Throttle
+from agent.web.users import verify_password
+
+Q = f"from={ds.PERIOD[0]}&to={ds.PERIOD[1]}"
+DLP_AGENT = Path(sys.executable).parent / "dlp-agent"
+
+
+def signed_in(web, user: str) -> Client:
+    c = web.client()
+    r = c.login(user)
+    assert r.status == 303, r.text
+    assert c.cookie and c.cookie.startswith("dlp_reports=")
+    return c
+
+
+# -- not signed in ---------------------------------------------------------------------------
+
+def test_unauthenticated_page_redirects_to_sign_in(web):
+    r = web.client().get(f"/report/finance?{Q}")
+    assert r.status == 303
+    assert r.header("Location") == "/login?next=" + quote(f"/report/finance?{Q}", safe="")
+    assert web.client().get("/").status == 303
+    last = web.audit_lines()[-1]
+    assert last["event"] == "unauthenticated" and "who" not in last
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_unauthenticated_data_is_401(web, fmt):
+    r = web.client().get(f"/report/finance?{Q}&format={fmt}")
+    assert r.status == 401 and json.loads(r.body)["error"]
+    assert b"jdoe" not in r.body
+
+
+def test_sign_in_page(web):
+    r = web.client().get("/login?next=/report/finance")
+    assert r.status == 200
+    assert 'name="next" value="/report/finance"' in r.text
+    assert '<form method="post" action="/login">' in r.text
+
+
+# -- signing in ----------------------------------------------------------------------------
+
+def test_sign_in_sets_a_safe_cookie_and_lands_on_the_department(web):
+    c = web.client()
+    r = c.login("rroe")
+    assert r.status == 303 and r.header("Location") == "/"
+    cookie = r.header("Set-Cookie")
+    for attr in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"):
+        assert attr in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert len(token) >= 40
+    r = c.get("/")
+    assert r.status == 303 and r.header("Location") == "/report/finance"   # one department
+    r = c.get(f"/report/finance?{Q}")
+    assert r.status == 200
+    assert "Usage report: Department of Finance" in r.text
+    assert "Richard Roe (rroe, supervisor)" in r.text
+    assert "Jane Doe" in r.text and ">2:25<" in r.text           # jdoe's hand-computed 145 min
+    assert f'href="/report/finance?{Q.replace("&", "&amp;")}&amp;format=csv"' in r.text
+
+
+def test_sign_in_goes_to_the_requested_page_only_if_local(web):
+    assert web.client().login("rroe", next_path=f"/report/finance?{Q}").header("Location") == \
+        f"/report/finance?{Q}"
+    for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "report"):
+        assert web.client().login("rroe", next_path=evil).header("Location") == "/"
+
+
+def test_a_token_set_before_sign_in_is_not_kept(web):
+    c = web.client()
+    c.cookie = "dlp_reports=attacker-chosen-token"
+    c.login("rroe")
+    assert c.cookie != "dlp_reports=attacker-chosen-token"
+    stale = Client(web.port, cookie="dlp_reports=attacker-chosen-token")
+    assert stale.get(f"/report/finance?{Q}").status == 303
+
+
+@pytest.mark.parametrize(("user", "password"), [
+    ("rroe", "wrong-password"), ("rroe", ""), ("rroe", PASSWORDS["rroe"] + " "),
+    ("rroe", PASSWORDS["asmith"]), ("nobody", "whatever-password"), ("RROE-", PASSWORDS["rroe"]),
+])
+def test_wrong_credentials_are_refused_and_audited_without_the_password(web, user, password):
+    c = web.client()
+    r = c.login(user, password)
+    assert r.status == 401 and "The user name or password is wrong." in r.text
+    assert c.cookie is None
+    last = web.audit_lines()[-1]
+    assert last["event"] == "login_failed" and last["result"] == "failed"
+    assert last.get("who") == ("rroe" if user == "rroe" else None)
+    text = web.audit_path.read_text()
+    if password:
+        assert password not in text
+    if user != "rroe":
+        assert user not in text and last["detail"] == "unknown user name"
+
+
+def test_user_names_are_case_insensitive(web):
+    assert web.client().login("RRoe", PASSWORDS["rroe"]).status == 303
+
+
+def test_failed_sign_ins_are_throttled_per_user(web):
+    c = web.client()
+    for _ in range(3):                                    # max_failed_logins: 3
+        assert c.login("rroe", "nope").status == 401
+    r = c.login("rroe")                                   # right password, still refused
+    assert r.status == 429 and int(r.header("Retry-After")) > 0
+    assert "Too many failed sign-ins" in r.text
+    assert web.audit_lines()[-1]["event"] == "login_throttled"
+    assert web.client().login("asmith").status == 303      # another person, same address: fine
+
+
+def test_failed_sign_ins_are_throttled_per_address(web):
+    names = ["ghost1", "ghost2", "ghost3", "ghost4"]
+    for i in range(12):                                   # 3 x 4 from one address
+        assert web.client().login(names[i % 4], "nope").status == 401
+    assert web.client().login("kchen").status == 429
+
+
+def test_sign_out_ends_the_session(web):
+    c = signed_in(web, "rroe")
+    old = c.cookie
+    r = c.post("/logout", {})
+    assert r.status == 303 and r.header("Location") == "/login"
+    assert "Max-Age=0" in r.header("Set-Cookie")
+    assert web.audit_lines()[-1]["event"] == "logout"
+    assert Client(web.port, cookie=old).get(f"/report/finance?{Q}").status == 303
+
+
+# -- scoping -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    f"/report/dss?{Q}", f"/report/dss?{Q}&format=csv", f"/report/dss?{Q}&format=json",
+    "/report/dss", "/report/%64ss", f"/report/communications?{Q}",
+    "/report/parks",          # not even existence is revealed to a supervisor
+])
+def test_supervisor_gets_403_for_another_department(web, path):
+    c = signed_in(web, "rroe")
+    r = c.get(path)
+    assert r.status == 403
+    assert b"asmith" not in r.body and b"Ann Smith" not in r.body
+    last = web.audit_lines()[-1]
+    assert (last["event"], last["who"], last["status"]) == ("denied", "rroe", 403)
+    assert last["department"] in ("dss", "communications", "parks")
+
+
+@pytest.mark.parametrize("path", [
+    "/report/finance/../dss", "/report/..%2Fdss", "/report/finance%2F..%2Fdss", "/report/DSS",
+    "/report/", "/report/dss/", "/reports/dss", "/report/dss%00",
+])
+def test_path_tricks_find_nothing(web, path):
+    c = signed_in(web, "rroe")
+    r = c.get(path)
+    assert r.status in (403, 404)
+    assert b"asmith" not in r.body and b"Ann Smith" not in r.body
+
+
+def test_doit_admin_sees_every_department(web):
+    c = signed_in(web, "kchen")
+    r = c.get("/")
+    assert r.status == 200
+    for d in ("finance", "dss", "communications"):
+        assert f'href="/report/{d}"' in r.text
+    r = c.get(f"/report/dss?{Q}")
+    assert r.status == 200 and "Ann Smith" in r.text
+    assert c.get(f"/report/communications?{Q}").status == 200
+    assert c.get(f"/report/parks?{Q}").status == 404
+
+
+def test_supervisor_of_two_departments_gets_an_index_of_those(web):
+    c = signed_in(web, "multi")
+    r = c.get("/")
+    assert r.status == 200
+    assert 'href="/report/finance"' in r.text and 'href="/report/dss"' in r.text
+    assert "communications" not in r.text
+    assert c.get(f"/report/dss?{Q}").status == 200
+    assert c.get(f"/report/communications?{Q}").status == 403
+
+
+# -- reports over HTTP ---------------------------------------------------------------------
+
+def test_csv_and_json_downloads(web):
+    c = signed_in(web, "rroe")
+    r = c.get(f"/report/finance?{Q}&format=csv")
+    assert r.status == 200 and r.header("Content-Type").startswith("text/csv")
+    assert r.header("Content-Disposition") == \
+        'attachment; filename="usage-finance-2026-11-02-2026-11-08.csv"'
+    rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
+    assert sum(float(x["active_minutes"]) for x in rows) == ds.TOTAL_ALL
+    r = c.get(f"/report/finance?{Q}&format=json&source=proxy")
+    assert r.status == 200 and r.header("Content-Type") == "application/json"
+    assert json.loads(r.body)["totals"]["active_minutes"] == ds.TOTAL_PROXY
+
+
+@pytest.mark.parametrize("query", [
+    "from=2026-13-01&to=2026-11-08", "from=2026-11-09&to=2026-11-02", "format=pdf",
+    "source=both", "from=yesterday",
+])
+def test_bad_parameters_are_400(web, query):
+    c = signed_in(web, "rroe")
+    assert c.get(f"/report/finance?{query}").status == 400
+    assert web.audit_lines()[-1]["event"] == "bad_request"
+
+
+def test_missing_dates_default_to_the_last_30_days(web):
+    c = signed_in(web, "rroe")
+    doc = json.loads(c.get("/report/finance?format=json").body)
+    assert doc["period"]["days"] == 30
+    doc = json.loads(c.get("/report/finance?format=json&to=2026-11-08").body)
+    assert doc["period"] == {"from": "2026-10-10", "to": "2026-11-08", "days": 30}
+    # the 30 days include 2026-11-01, jdoe's 5,000 s the week report left out
+    assert doc["totals"]["active_minutes"] == pytest.approx(ds.TOTAL_ALL + 5000 / 60, abs=0.01)
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+def test_every_view_is_audited(web):
+    c = signed_in(web, "rroe")
+    c.get(f"/report/finance?{Q}")
+    c.get(f"/report/dss?{Q}")
+    lines = web.audit_lines()
+    assert stat.S_IMODE(web.audit_path.stat().st_mode) == 0o600
+    events = [(x["event"], x.get("who"), x.get("department"), x["status"]) for x in lines]
+    assert events == [("login", "rroe", None, 303), ("view", "rroe", "finance", 200),
+                      ("denied", "rroe", "dss", 403)]
+    view = lines[1]
+    assert view["from"] == "2026-11-02" and view["to"] == "2026-11-08"
+    assert view["format"] == "html" and view["role"] == "supervisor"
+    assert view["client_ip"] == "127.0.0.1" and view["result"] == "ok"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", view["time"])
+    for p in PASSWORDS.values():
+        assert p not in web.audit_path.read_text()
+
+
+def test_a_view_that_cannot_be_audited_is_not_shown(web):
+    c = signed_in(web, "rroe")
+    web.app.audit.close()                          # writes now fail (EBADF)
+    r = c.get(f"/report/finance?{Q}")
+    assert r.status == 500 and b"jdoe" not in r.body
+
+
+# -- hardening -----------------------------------------------------------------------------
+
+def test_security_headers_and_the_style_hash(web):
+    c = signed_in(web, "rroe")
+    for r in (web.client().get("/login"), c.get(f"/report/finance?{Q}")):
+        csp = r.header("Content-Security-Policy")
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src" not in csp and "unsafe-inline" not in csp
+        assert r.header("X-Frame-Options") == "DENY"
+        assert r.header("Cache-Control") == "no-store"
+        assert r.header("X-Content-Type-Options") == "nosniff"
+        assert r.header("Server") == "dlp-agent-reports"
+        style = re.search(r"<style>(.*?)</style>", r.text, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp                # the one stylesheet is allowed
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+    {"Origin": "null"},
+])
+def test_cross_site_sign_in_is_refused(web, headers):
+    c = web.client()
+    r = c.post("/login", {"username": "rroe", "password": PASSWORDS["rroe"]}, headers)
+    assert r.status == 403 and c.cookie is None
+
+
+def test_same_origin_sign_in_is_accepted(web):
+    c = web.client()
+    r = c.post("/login", {"username": "rroe", "password": PASSWORDS["rroe"]},
+               {"Origin": f"http://127.0.0.1:{web.port}", "Sec-Fetch-Site": "same-origin"})
+    assert r.status == 303 and c.cookie
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.2:1", ""])
+def test_unknown_host_names_are_refused(web, host):
+    c = signed_in(web, "rroe")
+    c.host = host or " "
+    assert c.get(f"/report/finance?{Q}").status == 421
+
+
+def test_oversized_form_is_refused(web):
+    r = web.client().post("/login", {"username": "rroe", "password": "x" * 20_000})
+    assert r.status == 413
+
+
+# -- sessions and throttle (fake clock) ------------------------------------------------------
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_sessions_expire_when_idle_and_at_the_maximum():
+    clock = Clock()
+    s = Sessions(idle_seconds=60, max_seconds=300, clock=clock)
+    token = s.create("rroe")
+    for _ in range(5):
+        clock.t += 59
+        assert s.get(token).user == "rroe"               # use keeps it alive...
+    clock.t += 10
+    assert s.get(token) is None                           # ...but not past the maximum (305 s)
+    other = s.create("rroe")
+    clock.t += 61
+    assert s.get(other) is None                           # idle too long
+    assert s.get("") is None and s.get("made-up") is None
+
+
+def test_throttle_window():
+    clock = Clock()
+    t = Throttle(limit=2, window=100, clock=clock)
+    key = ("user", "rroe")
+    t.fail(key)
+    assert t.wait(key) == 0
+    clock.t += 10
+    t.fail(key)
+    assert t.wait(key) == pytest.approx(90)               # until the first failure ages out
+    clock.t += 90
+    assert t.wait(key) == 0
+    t.clear(key)
+    assert t.wait(key) == 0
+
+
+# -- the command -------------------------------------------------------------------------------
+
+def test_serve_reports_refuses_a_readable_users_file(report_files, tmp_path):
+    users = write_users(tmp_path / "u.yaml", mode=0o644)
+    p = subprocess.run([str(DLP_AGENT), "serve-reports", "--db", str(report_files["db"]),
+                        "--users", str(users), "--port", "0"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "chmod 600" in p.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--db", "/nonexistent.db"], "does not exist"),
+    (["--users", "/nonexistent.yaml"], "does not exist"),
+    ([], ""),
+])
+def test_serve_reports_bad_usage(report_files, tmp_path, args, message):
+    users = write_users(tmp_path / "u.yaml")
+    base = {"--db": str(report_files["db"]), "--users": str(users)}
+    for k, v in zip(args[::2], args[1::2], strict=True):
+        base[k] = v
+    argv = [str(DLP_AGENT), "serve-reports", "--port", "0"]
+    if args:
+        for k, v in base.items():
+            argv += [k, v]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert message in p.stderr if message else "--db and --users are required" in p.stderr
+
+
+def test_hash_password_command():
+    p = subprocess.run([str(DLP_AGENT), "serve-reports", "--hash-password"],
+                       input="a long enough password\n", capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0
+    assert verify_password(p.stdout.strip(), "a long enough password")
+    p = subprocess.run([str(DLP_AGENT), "serve-reports", "--hash-password"],
+                       input="short\n", capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "at least 12" in p.stderr
