@@ -168,7 +168,7 @@ def main() -> int:
             if rc != 0:
                 print(f"dlp-agent sniff failed ({rc}): {err}")
                 return 0
-            runs_ours.append((wall, rss))
+            runs_ours.append((wall, rss, err.strip().splitlines()[-1]))
             if tshark_cmd:
                 wall_t, rss_t, rc_t, err_t = measure(tshark_cmd, work / "tshark.tsv")
                 if rc_t != 0:
@@ -176,13 +176,13 @@ def main() -> int:
                     tshark_cmd = None
                 else:
                     runs_theirs.append((wall_t, rss_t))
-        wall, rss = min(runs_ours)
+        wall, rss, summary = min(runs_ours)
         pps = packets / wall
         print(f"\n$ {' '.join(sniff_cmd)} > sniff.jsonl")
         print(f"  dlp-agent sniff: {pps:>10,.0f} packets/s  ({wall:.2f} s wall incl. start-up)  "
-              f"peak RSS {rss:.0f} MB   [{err.strip().splitlines()[-1]}]")
+              f"peak RSS {rss:.0f} MB\n  [{summary}]")
         mine = ours(work / "sniff.jsonl")
-        rss_ok = max(r for _w, r in runs_ours) <= TARGET_RSS_MB
+        rss_ok = max(r for _w, r, _s in runs_ours) <= TARGET_RSS_MB
         found = mine["direct_tls"] / truth["direct_tls"] if truth["direct_tls"] else 1.0
         print(f"  direct TLS connections found: {mine['direct_tls']}/{truth['direct_tls']} "
               f"({found:.1%})")
@@ -213,7 +213,7 @@ def main() -> int:
               f"(target <= {TARGET_RSS_MB:.0f} MB): {'PASS' if rss_ok else 'FAIL'}")
         print(f"same answers as tshark: {'PASS' if all(same) else 'FAIL'}")
         if len(runs_ours) > 1:
-            print("all runs: ours " + ", ".join(f"{w:.2f}s/{r:.0f}MB" for w, r in runs_ours)
+            print("all runs: ours " + ", ".join(f"{w:.2f}s/{r:.0f}MB" for w, r, _s in runs_ours)
                   + "; tshark " + ", ".join(f"{w:.2f}s/{r:.0f}MB" for w, r in runs_theirs))
         return 0
     finally:

@@ -50,7 +50,7 @@ class Flow:
         "inspect", "kind", "buf", "next_seq", "seq_known", "pending", "inspected",
         "name", "name_source", "service", "dns_name", "hello", "http_method",
         "quic_version", "quic_dcid", "crypto",
-        "dns_query", "dns_qtype", "dns_rcode", "dns_answers", "verdict", "cip", "sip",
+        "dns_query", "dns_qtype", "dns_rcode", "dns_answers", "verdict", "cip", "sip", "held",
     )
 
     def __init__(self, ckey: bytes, skey: bytes, proto: int, client: bytes, server: bytes,
@@ -88,6 +88,7 @@ class Flow:
         self.dns_answers: list[str] | None = None
         self.verdict: object = None  # set by the monitor when the connection is classified
         self.cip = self.sip = ""     # printable addresses, set with the verdict
+        self.held = False            # counted among the monitor's partial-hello buffers
 
     def stop_inspecting(self) -> None:
         self.inspect = False

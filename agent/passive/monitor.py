@@ -74,6 +74,7 @@ class Stats:
     flows_evicted: int = 0
     records: int = 0
     capture_drops: int = 0
+    inspect_gave_up: int = 0    # unfinished hellos not buffered: too many held at once
 
     def as_dict(self, flows_active: int) -> dict[str, float]:
         return {"packets": self.packets,
@@ -94,8 +95,13 @@ def _tls_version(v: int) -> str | None:
 class Monitor:
     def __init__(self, classifier: Classifier, sink: Callable[[ConnectionRecord], None],
                  metrics: PassiveMetrics | None = None, *, max_flows: int = 100_000,
-                 timeouts: Timeouts | None = None, names: NameCache | None = None):
+                 timeouts: Timeouts | None = None, names: NameCache | None = None,
+                 max_held: int = 2048):
+        """``max_held``: connections that may hold a partial ClientHello (<= 16 KB each) at
+        once; beyond it a new unfinished hello is given up on (counted in stats)."""
         timeouts = timeouts or Timeouts()
+        self.max_held = max_held
+        self._held = 0
         self.classifier = classifier
         self.sink = sink
         self.metrics = metrics
@@ -165,9 +171,7 @@ class Monitor:
                     self._tcp_flags(f, up, fl, data, l4)
                 if f.inspect and plen and up:
                     seq = int.from_bytes(data[l4 + 4:l4 + 8], "big")
-                    if flows.tcp_client_payload(f, data[pstart:end], seq):
-                        f.stop_inspecting()
-                        self._classify(f)
+                    self._first_bytes(f, data[pstart:end], seq)
             elif proto == 17:
                 plen = end - l4 - 8
                 if plen < 0:
@@ -217,7 +221,7 @@ class Monitor:
         gap = self.timeouts.active_gap
         general = self.feed
         tcp_flags = self._tcp_flags
-        tcp_payload = flows.tcp_client_payload
+        first_bytes = self._first_bytes
         pos = start
         npk = 0
         if self._next_sweep is None and pos + 16 <= n:
@@ -271,11 +275,9 @@ class Monitor:
                         tcp_flags(f, up, fl, buf, l3 + 20)
                     if up and f.inspect:
                         l4 = l3 + 20
-                        seq = int.from_bytes(buf[l4 + 4:l4 + 8], "big")
                         stop = min(end, l3 + ((hi << 8) | lo))
-                        if tcp_payload(f, bytes(buf[l4 + ((doff >> 4) << 2):stop]), seq):
-                            f.stop_inspecting()
-                            self._classify(f)
+                        first_bytes(f, bytes(buf[l4 + ((doff >> 4) << 2):stop]),
+                                    int.from_bytes(buf[l4 + 4:l4 + 8], "big"))
                 else:
                     if up:
                         f.up_pkts += 1
@@ -455,7 +457,32 @@ class Monitor:
         if f.kind == flows.K_UNDECIDED:
             f.kind = flows.K_QUIC if flows.looks_like_quic_initial(payload) else flows.K_NONE
         if f.kind == flows.K_QUIC and not flows.quic_client_datagram(f, payload):
+            self._hold(f)
             return
+        self._done_inspecting(f)
+
+    def _first_bytes(self, f: Flow, payload: bytes, seq: int) -> None:
+        if flows.tcp_client_payload(f, payload, seq):
+            self._done_inspecting(f)
+        else:
+            self._hold(f)
+
+    def _hold(self, f: Flow) -> None:
+        """The flow keeps a partial hello buffered. Their number is bounded, so a flood of
+        connections that never finish a hello cannot pin 16 KB each."""
+        if f.held:
+            return
+        if self._held >= self.max_held:
+            self.stats.inspect_gave_up += 1
+            self._done_inspecting(f)
+            return
+        f.held = True
+        self._held += 1
+
+    def _done_inspecting(self, f: Flow) -> None:
+        if f.held:
+            f.held = False
+            self._held -= 1
         f.stop_inspecting()
         self._classify(f)
 
@@ -482,6 +509,9 @@ class Monitor:
 
     def _finish(self, f: Flow) -> None:
         self.table.remove(f)
+        if f.held:
+            f.held = False
+            self._held -= 1
         v = self._classify(f)
         hello = f.hello
         rec = ConnectionRecord(

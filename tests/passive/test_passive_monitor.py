@@ -317,3 +317,26 @@ def test_pcap_written_by_wrpcap_is_read(classifier, tmp_path):
     wrpcap(str(tmp_path / "w.pcap"), pkts)
     records, m = run(classifier, tmp_path / "w.pcap")
     assert m.stats.packets == 1 and records[0]["server_port"] == 53
+
+
+def test_partial_hellos_held_at_once_are_bounded(classifier):
+    """Connections that send only the first half of a split hello hold a buffer each; beyond
+    ``max_held`` the monitor gives up on new ones instead of growing."""
+    import pcap_builders as b
+    from scapy.layers.inet import TCP
+
+    hello = b.records(b.chromium_hello("www.dropbox.com", sni_last=True))
+    frames = []
+    for i in range(40):
+        ip = IP(src=f"10.30.9.{i + 1}", dst="162.125.1.20")
+        frames.append((1000.0 + i * 0.01, bytes(Ether(src=MAC, dst=MAC) / ip / TCP(
+            sport=50000 + i, dport=443, flags="S", seq=100))))
+        frames.append((1000.0 + i * 0.01 + 0.001, bytes(Ether(src=MAC, dst=MAC) / ip / TCP(
+            sport=50000 + i, dport=443, flags="PA", seq=101) / Raw(hello[:1000]))))
+    out: list = []
+    m = Monitor(classifier, out.append, max_held=10)
+    m.feed(frames)
+    assert m._held == 10 and m.stats.inspect_gave_up == 30
+    m.flush()
+    assert m._held == 0 and len(out) == 40
+    assert not any(r.server_name for r in out)         # no hello was ever complete
