@@ -170,7 +170,8 @@ class Monitor:
                 if fl & 0x07:
                     self._tcp_flags(f, up, fl, data, l4)
                 if f.inspect and plen and up:
-                    seq = int.from_bytes(data[l4 + 4:l4 + 8], "big")
+                    # data in a SYN (TCP Fast Open) starts after the SYN's sequence number
+                    seq = int.from_bytes(data[l4 + 4:l4 + 8], "big") + ((fl >> 1) & 1)
                     self._first_bytes(f, data[pstart:end], seq)
             elif proto == 17:
                 plen = end - l4 - 8
@@ -277,7 +278,7 @@ class Monitor:
                         l4 = l3 + 20
                         stop = min(end, l3 + ((hi << 8) | lo))
                         first_bytes(f, bytes(buf[l4 + ((doff >> 4) << 2):stop]),
-                                    int.from_bytes(buf[l4 + 4:l4 + 8], "big"))
+                                    int.from_bytes(buf[l4 + 4:l4 + 8], "big") + ((fl >> 1) & 1))
                 else:
                     if up:
                         f.up_pkts += 1

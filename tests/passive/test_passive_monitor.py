@@ -340,3 +340,22 @@ def test_partial_hellos_held_at_once_are_bounded(classifier):
     m.flush()
     assert m._held == 0 and len(out) == 40
     assert not any(r.server_name for r in out)         # no hello was ever complete
+
+
+def test_hello_in_a_fast_open_syn(classifier):
+    """TCP Fast Open carries the ClientHello in the SYN; its data starts at ISN + 1."""
+    import pcap_builders as b
+    from scapy.layers.inet import TCP
+
+    hello = b.openssl_hello("www.dropbox.com")
+    ip, back = IP(src="10.30.9.1", dst="162.125.1.20"), IP(src="162.125.1.20", dst="10.30.9.1")
+    eth = Ether(src=MAC, dst=MAC)
+    frames = [(1000.0, bytes(eth / ip / TCP(sport=50000, dport=443, flags="S", seq=100)
+                             / Raw(hello))),
+              (1000.01, bytes(eth / back / TCP(sport=443, dport=50000, flags="SA", seq=7,
+                                               ack=101 + len(hello))))]
+    out: list = []
+    m = Monitor(classifier, out.append)
+    m.feed(frames)
+    m.flush()
+    assert out[0].server_name == "www.dropbox.com" and out[0].bytes_up == len(hello)
