@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeadlineExceeded", "DocumentMatcher", "FingerprintError", "IndexHit", "IndexSet",
            "Matcher", "RecordMatcher", "load_index", "load_indexes", "read_key", "signature"]
 
-_ARRAYS = {"edm": ("values", "rows", "cols", "nameparts"),
+_ARRAYS = {"edm": ("values", "rows", "cols", "nameparts", "words"),
            "idm": ("fps", "fdocs", "anchors", "adocs", "acounts")}
 
 

@@ -131,6 +131,7 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
     name_cols = [ci for ci, c in enumerate(columns) if c.kind == "name"]
     parts = array("Q")          # per row and name column: hash of first, hash of last (or 0, 0)
     lengths: set[int] = set()
+    word_values: set[int] = set()   # one-word cells: matched against a body's plain words
     distinct: list[set[int]] = [set() for _ in columns]
     for r, row in enumerate(rows):
         stats.rows += 1
@@ -153,6 +154,8 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
                     x = memo[t] = h(t)
                 hs.append(x)
             v = sum(hs)
+            if len(toks) == 1 and toks[0].isalpha():
+                word_values.add(v)
             if c.kind == "name":
                 parts.extend(hs if len(hs) == 2 else (0, 0))
             stats.cells += 1
@@ -178,7 +181,9 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
         "source": source,
     }
     manifest["name_columns"] = name_cols
-    return manifest, {"values": values, "rows": rws, "cols": cols, "nameparts": parts}, stats
+    arrays = {"values": values, "rows": rws, "cols": cols, "nameparts": parts,
+              "words": array("Q", sorted(word_values))}
+    return manifest, arrays, stats
 
 
 class RecordMatcher:
@@ -199,6 +204,7 @@ class RecordMatcher:
         self._parts = arrays["nameparts"]
         self._name_cols = list(manifest["name_columns"])
         self._set = frozenset(self._values)
+        self._words = frozenset(arrays["words"])
         self._hasher = T.TokenHasher(key)
         self._weights = [c.weight for c in self.columns]
         self._required = frozenset(i for i, c in enumerate(self.columns) if c.required)
@@ -252,7 +258,11 @@ class RecordMatcher:
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared)
         vocabulary = view.vocabulary
-        singles = self._set.intersection(vocabulary)
+        # Numbers, dates, ids are among the body's few non-word tokens; the big value set is
+        # probed with those only (plus the one-word cells, a small set, with the words).
+        singles = self._set.intersection(view.rare_vocabulary)
+        if self._words:
+            singles |= self._words.intersection(vocabulary)
         if not self._possible(singles, vocabulary):
             return []
         _check(deadline)

@@ -30,8 +30,8 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, chain, filterfalse
-from operator import sub
+from itertools import accumulate, chain, compress, filterfalse, repeat
+from operator import is_, sub
 
 HASH_BITS = 60
 TOKENIZER_VERSION = 1        # bump when canonical forms change: old indexes must be rebuilt
@@ -63,6 +63,7 @@ _YMD_RE = re.compile(rb"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _DMY_RE = re.compile(rb"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _YYYYMMDD_RE = re.compile(rb"((?:19|20)\d\d)(\d\d)(\d\d)")
 _NON_ALNUM_RE = re.compile(rb"[^a-z0-9]+")
+_DIGIT_RE = re.compile(rb"[0-9]")
 _WORD_SPLIT_RE = re.compile(r"[^\w'’\-]+")
 
 
@@ -79,7 +80,7 @@ def key_id(key: bytes) -> str:
 class TokenHasher:
     """Keyed 60-bit hashes of canonical tokens. Holds key material: never printed.
 
-    ``words`` caches the hashes of plain words (ASCII letters only, so never a number such as
+    ``words`` caches the hashes of raw tokens without digits (words, so never a number such as
     an SSN, account or phone number) across bodies: hashing costs about a microsecond a token
     while natural-language vocabulary repeats from upload to upload. The cache keeps those
     words in process memory after their request is done; a proxy process sees every body in
@@ -90,7 +91,7 @@ class TokenHasher:
 
     def __init__(self, key: bytes, word_cache: int = 200_000):
         self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
-        self.words: dict[bytes, tuple[int, ...]] = {}
+        self.words: dict[bytes, int] = {}
         self._max_words = word_cache
 
     def __repr__(self) -> str:
@@ -101,8 +102,8 @@ class TokenHasher:
         h.update(token)
         return int.from_bytes(h.digest(), "big") >> (64 - HASH_BITS)
 
-    def remember(self, new: dict[bytes, tuple[int, ...]]) -> None:
-        """Add word hashes to the cache (callers pass only raw tokens that are plain words)."""
+    def remember(self, new: dict[bytes, int]) -> None:
+        """Add word hashes to the cache (callers pass only raw tokens without digits)."""
         if not self._max_words:
             return
         if len(self.words) + len(new) > self._max_words:
@@ -215,44 +216,67 @@ class TokenView:
     (only built when a matcher's cheap test says a match is possible).
     """
 
-    __slots__ = ("_hasher", "_raws", "_table", "_vocab", "_stream", "_starts", "_content")
+    __slots__ = ("_hasher", "_raws", "_single", "_multi", "_vocab", "_stream", "_starts",
+                 "_content", "_rare")
 
     def __init__(self, datas: Iterable[bytes], hasher: TokenHasher):
         self._hasher = hasher
         self._raws = [prepare(d).split() for d in datas]
-        self._table: dict[bytes, tuple[int, ...]] | None = None
+        self._single: dict[bytes, int] = {}
+        self._multi: dict[bytes, tuple[int, ...]] = {}
         self._vocab: set[int] | None = None
+        self._rare: set[int] = set()
         self._stream: list[int] | None = None
         self._starts: list[int] = [0]
         self._content: tuple[frozenset[int], list[int], list[int]] | None = None
 
-    def _build_table(self) -> dict[bytes, tuple[int, ...]]:
+    def _build_table(self) -> None:
+        """Hash every distinct raw token once: ``single`` maps the (usual) raw tokens with one
+        canonical token to its hash, ``multi`` the others (none, or several: "and/or")."""
         distinct: set[bytes] = set()
         for r in self._raws:
             distinct.update(r)
         h = self._hasher
-        cached = h.words
-        table: dict[bytes, tuple[int, ...]] = {}
-        fresh: dict[bytes, tuple[int, ...]] = {}
+        keys = list(distinct)
+        got = list(map(h.words.get, keys))                    # words seen in earlier bodies
+        single = dict(zip(keys, got, strict=True))
+        multi: dict[bytes, tuple[int, ...]] = {}
+        fresh: dict[bytes, int] = {}
         memo: dict[bytes, int] = {}
-        for raw in distinct:
-            hs = cached.get(raw)
-            if hs is None:
-                out = []
-                for c in canonical(raw):
-                    v = memo.get(c)
-                    if v is None:
-                        v = memo[c] = h(c)
-                    out.append(v)
-                hs = tuple(out)
-                if raw.isalpha():
-                    fresh[raw] = hs
-            table[raw] = hs
+        rare: set[int] = set()
+        for raw in compress(keys, map(is_, got, repeat(None))):
+            out = []
+            for c in canonical(raw):
+                v = memo.get(c)
+                if v is None:
+                    v = memo[c] = h(c)
+                    if not c.isalpha():
+                        rare.add(v)
+                out.append(v)
+            if len(out) == 1:
+                single[raw] = out[0]
+                if not _DIGIT_RE.search(raw):
+                    fresh[raw] = out[0]
+            else:
+                del single[raw]
+                multi[raw] = tuple(out)
         if fresh:
             h.remember(fresh)
-        self._table = table
-        self._vocab = set(chain.from_iterable(table.values()))
-        return table
+        self._single, self._multi = single, multi
+        vocab = set(single.values())
+        for hs in multi.values():
+            vocab.update(hs)
+        self._vocab = vocab
+        self._rare = rare
+
+    @property
+    def rare_vocabulary(self) -> set[int]:
+        """Hashes of the distinct canonical tokens that are not plain ASCII words: numbers,
+        dates, identifiers, accented words. Few in prose; where SSNs, dates and case numbers
+        live."""
+        if self._vocab is None:
+            self._build_table()
+        return self._rare
 
     @property
     def size(self) -> int:
@@ -268,12 +292,21 @@ class TokenView:
     @property
     def stream(self) -> list[int]:
         if self._stream is None:
-            table = self._table if self._table is not None else self._build_table()
-            get = table.__getitem__
+            if self._vocab is None:
+                self._build_table()
+            single, multi = self._single, self._multi
             out: list[int] = []
             starts = [0]
             for r in self._raws:
-                out.extend(chain.from_iterable(map(get, r)))
+                if not multi:
+                    out.extend(map(single.__getitem__, r))
+                else:
+                    for t in r:
+                        v = single.get(t)
+                        if v is not None:
+                            out.append(v)
+                        else:
+                            out.extend(multi[t])
                 starts.append(len(out))
             self._starts = starts
             self._stream = out
