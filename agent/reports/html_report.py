@@ -77,7 +77,6 @@ def page(title: str, body: str) -> str:
     """A complete HTML document with the shared stylesheet (also used by the web view)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<meta name=\"referrer\" content=\"no-referrer\">"
             f"<title>{escape(title)}</title><style>{STYLESHEET}</style></head>"
             f"<body>{body}</body></html>\n")
 

@@ -68,7 +68,9 @@ SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Frame-Options", "DENY"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    # Not no-referrer: with it browsers send "Origin: null" on form posts, and the sign-in
+    # form's Origin check could not tell our own form from a sandboxed foreign one.
+    ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
     ("Pragma", "no-cache"),
     ("Cross-Origin-Opener-Policy", "same-origin"),

@@ -269,6 +269,7 @@ def test_security_headers_and_the_style_hash(web):
         assert r.header("X-Frame-Options") == "DENY"
         assert r.header("Cache-Control") == "no-store"
         assert r.header("X-Content-Type-Options") == "nosniff"
+        assert r.header("Referrer-Policy") == "same-origin"     # not no-referrer: see server.py
         assert r.header("Server") == "dlp-agent-reports"
         style = re.search(r"<style>(.*?)</style>", r.text, re.S).group(1)
         digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()

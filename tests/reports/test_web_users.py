@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from report_helpers import TEST_N, users_yaml, write_users
 
 from agent.web.users import (
@@ -94,3 +97,24 @@ def test_near_miss_valid_file(tmp_path):
     text = users_yaml()
     assert len(load_users(write_users(tmp_path / "u.yaml", text)).users) == 4
     assert ReportUser(name="A", role="doit_admin", password=HASH).departments == []
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "report-users.example.yaml"
+
+
+def test_example_file_needs_real_hashes(tmp_path):
+    path = write_users(tmp_path / "u.yaml", EXAMPLE.read_text())
+    with pytest.raises(ConfigError) as e:
+        load_users(path)
+    assert len(e.value.issues) == 3
+    assert all("--hash-password" in i.message for i in e.value.issues)
+
+
+def test_example_file_is_valid_once_hashes_are_filled_in(tmp_path):
+    text = EXAMPLE.read_text().replace(
+        "scrypt$REPLACE-with-the-output-of-dlp-agent-serve-reports---hash-password", HASH)
+    spec = load_users(write_users(tmp_path / "u.yaml", text),
+                      set(yaml.safe_load((EXAMPLE.parent / "directory.example.yaml")
+                                         .read_text())["departments"]))
+    assert {u: s.role for u, s in spec.users.items()} == {
+        "rroe": "supervisor", "dss_supervisor": "supervisor", "kchen": "doit_admin"}
