@@ -24,7 +24,6 @@ import logging
 import signal
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -52,6 +51,7 @@ from agent.streaming import StreamInspector
 from agent.tenants import TenantRestrictions
 from agent.usage import Schedule, SessionSettings, classify_request, classify_ws_message
 from agent.usage_rollup import Drained, UsageAccumulator, UsageFinding
+from agent.workers import InspectionPool
 from agent.yamlload import ConfigError
 
 log = logging.getLogger("dlp")
@@ -91,7 +91,7 @@ class DlpAddon:
         self.config = AgentConfig()
         self.store = None
         self.tenants = TenantRestrictions()
-        self.pool: ThreadPoolExecutor | None = None
+        self.pool: InspectionPool | None = None
         self.node = socket.gethostname()
         self._metrics_server = None
         self._tasks: set[asyncio.Task] = set()
@@ -161,8 +161,7 @@ class DlpAddon:
         self._install(state)
         if first or "dlp_db" in updated or "dlp_config" in updated:
             self._open_store(cfg)
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="dlp-inspect")
+        self._new_pool(cfg)
         self.node = cfg.node or socket.gethostname()
 
     def _build_state(self, cfg: AgentConfig) -> _State:
@@ -173,6 +172,16 @@ class DlpAddon:
         limits = Limits(max_depth=lim.max_depth, max_extracted_bytes=lim.max_extracted_bytes,
                         max_ratio=lim.max_ratio, max_parts=lim.max_parts, max_seconds=lim.max_seconds)
         return _State(ruleset, directory, Inspector(ruleset.scanner, limits, hasher))
+
+    def _new_pool(self, cfg: AgentConfig) -> None:
+        """Inspection pools bound to the current rules (worker processes build their own scanner)."""
+        old = self.pool
+        if self.state is None:
+            return
+        self.pool = InspectionPool(self.state.inspector, str(self.state.ruleset.directory), cfg.hmac_key_file,
+                                   threads=cfg.workers, processes=cfg.inspection_processes)
+        if old is not None:
+            old.shutdown()
 
     def _install(self, state: _State) -> None:
         self.state = state
@@ -278,6 +287,7 @@ class DlpAddon:
                           self.state.ruleset.version if self.state else "-", e)
                 return False
             self._install(state)
+            self._new_pool(cfg)
             return True
         finally:
             self._reloading = False
@@ -291,7 +301,7 @@ class DlpAddon:
             self.store.close()
             self.store = None
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown()
             self.pool = None
         if self._metrics_server is not None:
             server, thread = self._metrics_server
@@ -470,7 +480,7 @@ class DlpAddon:
         loop = asyncio.get_running_loop()
         spool = self.spool
         if not chunk.commit:
-            ok = await loop.run_in_executor(self.pool, spool.add, chunk.key, chunk.offset, body)
+            ok = await loop.run_in_executor(self.pool.io(), spool.add, chunk.key, chunk.offset, body)
             if not body:
                 return None, 0
             result = await self._inspect(state, flow, body, cls, "text/plain", None)
@@ -483,7 +493,7 @@ class DlpAddon:
             r = InspectionResult(bytes_in=len(body))
             r.uninspectable.append(Uninspectable("size_limit", "session", "upload session too large to reassemble"))
             return r, spool.session_bytes(chunk.key) + len(body)
-        data, contiguous = await loop.run_in_executor(self.pool, spool.assemble, chunk.key, chunk.offset, body)
+        data, contiguous = await loop.run_in_executor(self.pool.io(), spool.assemble, chunk.key, chunk.offset, body)
         result = await self._inspect(state, flow, data, cls, None, None)
         if not contiguous:
             result.uninspectable.append(Uninspectable("parse_error", "session", "chunks missing from the session"))
@@ -562,8 +572,7 @@ class DlpAddon:
         m.inflight.inc()
         t0 = time.monotonic()
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                self.pool, state.inspector.inspect, body, content_type, content_encoding, None, "body")
+            result = await self.pool.inspect(body, content_type, content_encoding)
         finally:
             m.inflight.dec()
         m.inspection_duration.observe(time.monotonic() - t0)

@@ -51,7 +51,9 @@ class AgentConfig(_Strict):
     contact: str = Field("DoIT Security Operations - (914) 995-8161 - mcb1@westchestergov.com",
                          description="whom users contact about a block (shown on the block page)")
     node: str | None = Field(None, description="name of this agent in incidents (default: host name)")
-    workers: int = Field(4, ge=1, le=64, description="inspection threads")
+    workers: int = Field(4, ge=1, le=64, description="inspection threads (small bodies)")
+    inspection_processes: int = Field(2, ge=0, le=64,
+                                      description="worker processes for large bodies (0: threads only)")
     limits: LimitsConfig = LimitsConfig()
     usage: UsageConfig = UsageConfig()
     tenant_restrictions: TenantConfig = TenantConfig()
