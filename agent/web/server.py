@@ -31,6 +31,7 @@ import logging
 import re
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -360,6 +361,14 @@ class ReportHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "dlp-agent-reports"       # no Python version for scanners to match on
 
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            # The TLS handshake happens here, in the request's own thread with its timeout,
+            # not in the accept loop where one silent client would stall every other.
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:   # noqa: A002 - base signature
         log.debug("%s %s", self.client_address[0], format % args)
 
@@ -419,7 +428,14 @@ class ReportServer(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, ReportHandler)
         if tls_context is not None:
-            self.socket = tls_context.wrap_socket(self.socket, server_side=True)
+            self.socket = tls_context.wrap_socket(self.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+
+    def handle_error(self, request: Any, client_address: tuple[str, int]) -> None:
+        # One line, not a traceback on stderr: failed handshakes and dropped connections are
+        # routine on a network-facing port.
+        exc = sys.exc_info()[1]
+        log.warning("request from %s failed: %s: %s", client_address[0], type(exc).__name__, exc)
 
     @property
     def port(self) -> int:

@@ -382,3 +382,84 @@ def test_hash_password_command():
     p = subprocess.run([str(DLP_AGENT), "serve-reports", "--hash-password"],
                        input="short\n", capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "at least 12" in p.stderr
+
+
+# -- TLS -------------------------------------------------------------------------------------
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def test_tls_secure_cookie_and_hsts(report_files, users_file, tmp_path):
+    import http.client
+    import socket
+    import ssl
+    import threading
+
+    from agent.commands.serve_reports import _tls_context
+    from agent.identity import Directory
+    from agent.web import AuditLog, ReportApp, ReportServer, allowed_hosts, load_users
+
+    cert, key = _self_signed(tmp_path)
+    app = ReportApp(report_files["db"], load_users(users_file),
+                    Directory.load(report_files["directory"]), AuditLog(tmp_path / "a.jsonl"),
+                    tls=True)
+    server = ReportServer(("127.0.0.1", 0), app, _tls_context(str(cert), str(key)))
+    app.allowed_hosts = allowed_hosts("127.0.0.1", server.port, [])
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    # a client that connects and says nothing does not stop others being served
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert))
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=10)
+        body = f"username=rroe&password={PASSWORDS['rroe']}"
+        conn.request("POST", "/login", body, {"Host": f"127.0.0.1:{server.port}",
+                                              "Content-Type": "application/x-www-form-urlencoded",
+                                              "Origin": f"https://127.0.0.1:{server.port}"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 303
+        cookie = r.headers["Set-Cookie"]
+        assert cookie.startswith("__Host-dlp_reports=") and "; Secure" in cookie
+        assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        silent.close()
+        server.shutdown()
+        server.server_close()
+        app.audit.close()
+
+
+def test_tls_key_must_be_private(tmp_path):
+    from agent.cli import UsageError
+    from agent.commands.serve_reports import _tls_context
+
+    cert, key = _self_signed(tmp_path)
+    key.chmod(0o644)
+    with pytest.raises(UsageError, match="chmod 600"):
+        _tls_context(str(cert), str(key))
+    with pytest.raises(UsageError, match="go together"):
+        _tls_context(str(cert), None)
