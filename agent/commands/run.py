@@ -22,10 +22,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hmac-key-file", metavar="FILE", help="key for evidence hashes (mode 0600)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="any mitmproxy option, as with mitmdump (repeatable)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="proxy processes (one per core): worker i listens on listen-port + i and serves "
+                        "metrics on metrics-port + i; put HAProxy (deploy/haproxy/) or a PAC file in front")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers > 1:
+        return _supervise(args)
     from agent.config import load_config
     from agent.proxy import run_proxy
     from agent.yamlload import ConfigError
@@ -62,3 +67,38 @@ def _fmt(v: object) -> str:
     if isinstance(v, list):
         return ",".join(map(str, v))
     return str(v)
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """Re-run this command once per worker with its own ports (see agent/supervisor.py)."""
+    import sys
+
+    from agent.config import load_config
+    from agent.supervisor import supervise
+    from agent.yamlload import ConfigError
+
+    if args.workers > 64:
+        raise UsageError("--workers: at most 64")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        raise UsageError(f"invalid configuration:\n{e}") from None
+    port = args.listen_port if args.listen_port is not None else cfg.listen_port
+    mport = args.metrics_port if args.metrics_port is not None else cfg.metrics_port
+    base = [a for a in sys.argv[1:] if a]
+    # drop the options the supervisor sets per worker
+    out, skip = [], False
+    for a in base:
+        if skip:
+            skip = False
+            continue
+        if a in ("--workers", "--listen-port", "--metrics-port"):
+            skip = True
+            continue
+        if a.startswith(("--workers=", "--listen-port=", "--metrics-port=")):
+            continue
+        out.append(a)
+    exe = [sys.executable, "-m", "agent.cli"]
+    workers = [exe + out + ["--listen-port", str(port + i),
+                            "--metrics-port", str(mport + i if mport else 0)] for i in range(args.workers)]
+    return supervise(workers)
