@@ -216,7 +216,7 @@ class PromAPI:
     def __init__(self, url: str):
         self.url = url
 
-    def _get(self, path: str, **params) -> dict:
+    def get(self, path: str, **params) -> dict:
         q = urllib.parse.urlencode(params)
         try:
             body = get_json(f"{self.url}{path}?{q}" if q else f"{self.url}{path}")
@@ -228,25 +228,17 @@ class PromAPI:
         params = {"query": expr}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        return self._get("/api/v1/query", **params)
+        return self.get("/api/v1/query", **params)
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> dict:
-        return self._get("/api/v1/query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
+        return self.get("/api/v1/query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
                          step=f"{step}")
 
-    def value(self, expr: str) -> float | None:
-        r = self.query(expr)
-        res = r.get("data", {}).get("result", [])
-        return float(res[0]["value"][1]) if res else None
-
     def alerts(self) -> list[dict]:
-        return self._get("/api/v1/alerts")["data"]["alerts"]
+        return self.get("/api/v1/alerts")["data"]["alerts"]
 
     def rule_groups(self) -> list[dict]:
-        return self._get("/api/v1/rules")["data"]["groups"]
+        return self.get("/api/v1/rules")["data"]["groups"]
 
     def active_alertmanagers(self) -> list[dict]:
-        return self._get("/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
-
-    def targets(self) -> list[dict]:
-        return self._get("/api/v1/targets")["data"]["activeTargets"]
+        return self.get("/api/v1/alertmanagers")["data"]["activeAlertmanagers"]

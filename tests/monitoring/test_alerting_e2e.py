@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,8 +62,6 @@ class Stack:
 def start_agent(d, fakenet: FakeNet, metrics_port: int, args: list[str]) -> Agent:
     """harness.start_agent with a metrics port chosen in advance (Prometheus is configured,
     and already waiting out its discovery delay, before the agent starts)."""
-    import subprocess
-
     d.mkdir(parents=True, exist_ok=True)
     proxy_port, log = free_port(), d / "agent.log"
     cmd = [DLP_AGENT, "run", "--listen-host", "127.0.0.1", "--listen-port", str(proxy_port),
@@ -368,5 +367,5 @@ def test_dashboard_variables_have_values(stack, violation, path):
         params = {"start": f"{stack.started:.0f}", "end": f"{time.time():.0f}"}
         if selector:
             params["match[]"] = dashjson.substitute(selector, values)
-        res = stack.api._get(f"/api/v1/label/{label}/values", **params)
+        res = stack.api.get(f"/api/v1/label/{label}/values", **params)
         assert res["status"] == "success" and res["data"], f"{v['name']}: {v['query']} -> {res}"
