@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import socket
 import time
@@ -30,18 +31,19 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.net.http.http1 import expected_http_body_size
 
 from agent import blockpage
 from agent.abort import abort_flow
-from agent.apps import Classification
+from agent.apps import UNKNOWN_APP, Classification
+from agent.bypass import PrivacyBypass
 from agent.config import AgentConfig, load_config
 from agent.evaluate import build_facts, mark_encrypted
 from agent.extract.model import FileInfo, Limits, Uninspectable
 from agent.identity import Directory, Identity
 from agent.inspect import InspectionResult, Inspector
-from agent.masking import Hasher
+from agent.masking import Hasher, check_private_file
 from agent.metrics import Metrics
 from agent.policy.engine import Decision, Facts
 from agent.ruleset import RuleSet, default_dir, load_ruleset
@@ -49,7 +51,7 @@ from agent.sessions import Chunk, SessionSpool, dropbox_chunk, ranged_chunk
 from agent.store.usage import purge_database, write_finding, write_usage
 from agent.streaming import StreamInspector
 from agent.tenants import TenantRestrictions
-from agent.usage import Schedule, SessionSettings, classify_request, classify_ws_message
+from agent.usage import Schedule, SessionSettings, Strength, classify_request, classify_ws_message
 from agent.usage_rollup import Drained, UsageAccumulator, UsageFinding
 from agent.workers import InspectionPool
 from agent.yamlload import ConfigError
@@ -91,6 +93,7 @@ class DlpAddon:
         self.config = AgentConfig()
         self.store = None
         self.tenants = TenantRestrictions()
+        self.bypass = PrivacyBypass([])
         self.pool: InspectionPool | None = None
         self.node = socket.gethostname()
         self._metrics_server = None
@@ -145,6 +148,7 @@ class DlpAddon:
             ) from None
         try:
             cfg = self._effective_config()
+            self._check_secret_files()
             state = self._build_state(cfg)
         except ConfigError as e:
             raise exceptions.OptionsError(f"DLP configuration rejected:\n{e}") from None
@@ -158,11 +162,24 @@ class DlpAddon:
                                                            u.weak_window_seconds)
         self.config = cfg
         self.tenants = TenantRestrictions(cfg.tenant_restrictions)
+        self.bypass = PrivacyBypass(cfg.privacy_bypass)
         self._install(state)
         if first or "dlp_db" in updated or "dlp_config" in updated:
             self._open_store(cfg)
         self._new_pool(cfg)
         self.node = cfg.node or socket.gethostname()
+
+    @staticmethod
+    def _check_secret_files() -> None:
+        """The CA private key decrypts every intercepted session; a password file is a password
+        file: refuse to run while group or others can read them (chmod 600)."""
+        confdir = Path(os.path.expanduser(ctx.options.confdir))
+        for name in ("mitmproxy-ca.pem", "mitmproxy-ca.p12"):
+            if (confdir / name).exists():
+                check_private_file(confdir / name, "CA private key")
+        auth = ctx.options.proxyauth if "proxyauth" in ctx.options else None
+        if auth and auth.startswith("@"):
+            check_private_file(auth[1:], "proxy authentication file")
 
     def _build_state(self, cfg: AgentConfig) -> _State:
         ruleset = load_ruleset(cfg.rules or default_dir())
@@ -379,6 +396,21 @@ class DlpAddon:
                               if not fu.cancelled() and fu.exception() is None and fu.result() else None)
 
     # ------------------------------------------------------------------ hooks
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        """Privacy bypass: never intercept these destinations; count the connection by host only."""
+        sni = data.client_hello.sni
+        if not self.bypass.matches(sni) or self.state is None:
+            return
+        data.ignore_connection = True
+        client = data.context.client
+        auth = getattr(ctx.master.addons.get("proxyauth"), "authenticated", {}).get(client)
+        ident = self.state.directory.identify(auth[0] if auth else None,
+                                              client.peername[0] if client.peername else None)
+        app = self.state.ruleset.catalogue.app_for_host(sni) or UNKNOWN_APP
+        self.metrics.privacy_bypass.labels(app.id, app.category, ident.department).inc()
+        self.usage.request(time.time(), ident.user, ident.department, app.id, app.category,
+                           Strength.WEAK)
+
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         auth = flow.metadata.get("proxyauth")
         if auth:

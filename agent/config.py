@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent import yamlload
 from agent.tenants import TenantConfig
@@ -57,8 +57,20 @@ class AgentConfig(_Strict):
     limits: LimitsConfig = LimitsConfig()
     usage: UsageConfig = UsageConfig()
     tenant_restrictions: TenantConfig = TenantConfig()
+    privacy_bypass: list[str] = Field(default_factory=list, description=(
+        "domains never intercepted (banking, health, benefits): passed through encrypted, "
+        "counted for usage by host only"))
     mitmproxy: dict[str, str | int | bool | list[str]] = Field(
         default_factory=dict, description="further mitmproxy options, as with --set")
+
+
+    @field_validator("privacy_bypass")
+    @classmethod
+    def _domains(cls, v: list[str]) -> list[str]:
+        from agent.bypass import PrivacyBypass
+
+        PrivacyBypass(v)
+        return v
 
 
 def load_config(path: str | Path | None) -> AgentConfig:

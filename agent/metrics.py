@@ -82,6 +82,9 @@ class Metrics:
                                       ["rule", "department"], registry=r)
         self.usage_write_failures = Counter("dlp_usage_write_failures", "Usage batches the store rejected",
                                             registry=r)
+        self.privacy_bypass = Counter("dlp_privacy_bypass_connections",
+                                      "Connections passed through uninspected by the privacy bypass list",
+                                      ["app", "category", "department"], registry=r)
         self.websocket_messages = Counter("dlp_websocket_messages", "WebSocket messages from clients, by app and action",
                                           ["app", "category", "action"], registry=r)
         for reason in UNINSPECTABLE_REASONS:

@@ -273,3 +273,41 @@ def test_addon_loads_the_mitmproxy_way(tmp_path, fakenet):
         assert a.metric("dlp_policy_violations_total", rule="file-sharing-upload", action="block") == 1
     finally:
         stop(proc)
+
+
+@pytest.mark.parametrize("what", ["ca", "hmac"])
+def test_refuses_secret_files_readable_by_others(tmp_path, agent, what):
+    args = []
+    if what == "ca":
+        ca = tmp_path / "ca"
+        shutil.copytree(agent.confdir, ca)
+        os.chmod(ca / "mitmproxy-ca.pem", 0o644)
+        confdir = ca
+    else:
+        confdir = tmp_path / "ca2"
+        key = tmp_path / "hmac.key"
+        key.write_bytes(os.urandom(32))
+        os.chmod(key, 0o640)
+        args = ["--hmac-key-file", str(key)]
+    p = subprocess.run([DLP_AGENT, "run", "--listen-port", str(free_port()), "--metrics-port", "0",
+                        "--db", str(tmp_path / "d.sqlite"), "--confdir", str(confdir), *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "chmod 600" in p.stdout + p.stderr
+
+
+def test_privacy_bypass_is_not_intercepted_but_counted(tmp_path, fakenet):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("privacy_bypass: [mybank.example]\n")
+    a = start_agent(tmp_path, fakenet, args=["--config", str(cfg)])
+    try:
+        # the agent does not intercept: the client sees the far end's certificate, not the agent's
+        p = curl(a, ["-o", "/dev/null", "-w", "%{http_code}", "https://www.mybank.example/login"])
+        assert p.returncode != 0 or p.stdout != b"200"       # not our CA: no intercepted answer
+        assert not [r for r in fakenet.records() if r["host"].endswith("mybank.example")]
+        assert a.metric("dlp_privacy_bypass_connections_total", app="other", category="other",
+                        department="unassigned") >= 1
+        # everything else is still intercepted
+        assert send(a, "GET", "https://www.example.com/page-bypass").status == 200
+    finally:
+        stop(a.proc)
