@@ -3,7 +3,8 @@
 Everything goes through ``agent.store.Reader`` (a ``mode=ro`` connection), so a report can
 never create or change the database. Queries follow the primary key of ``usage_hourly``
 (department_id, day, user_id, app_id, hour, source): one department and a range of days is
-one contiguous range of the table.
+one contiguous range of the table. Source "all" adds the proxy's rows and what the passive
+monitor saw beyond them (see ``_passive_excess``).
 """
 
 from __future__ import annotations
@@ -36,39 +37,75 @@ class UnknownDepartment(LookupError):
     """Neither the directory nor the store knows the department."""
 
 
-_SUMS = ("SUM(active_s), SUM(active_work_s), SUM(requests), SUM(bytes_up), SUM(bytes_down), "
-         "SUM(uploads), SUM(violations)")
-_RANGE = "department_id = ? AND day BETWEEN ? AND ?"
-
-# Both sources at once: the passive monitor on a mirror port can see the same browsing the
-# proxy handled. Where both saw one person use one app in the same hour, the larger figure of
-# each column counts, not the sum, so nothing is counted twice. This inner query groups in
-# primary-key order (no sort); it is used only when the range holds passive rows at all.
-_HOURLY_MAX = f"""(SELECT day, user_id, app_id, hour, MIN(category_id) AS category_id,
-       MAX(active_s) AS active_s, MAX(active_work_s) AS active_work_s,
-       MAX(requests) AS requests, MAX(bytes_up) AS bytes_up, MAX(bytes_down) AS bytes_down,
-       MAX(uploads) AS uploads, MAX(violations) AS violations
-  FROM usage_hourly WHERE {_RANGE}
-  GROUP BY day, user_id, app_id, hour)"""
-
-# Two small aggregates make the whole report: the people table (user x app over the period)
-# and the daily chart (day x category). Asking SQLite for these (tens of thousands of rows
-# for a big department) is several times cheaper than moving every (day, user, app) row
-# into Python.
-_USER_APP = ("SELECT user_id, app_id, category_id, {sums} FROM {src} "
-             "GROUP BY user_id, app_id, category_id")
-_DAY_CATEGORY = "SELECT day, category_id, {sums} FROM {src} GROUP BY day, category_id"
+COLUMNS = ("active_s", "active_work_s", "requests", "bytes_up", "bytes_down", "uploads",
+           "violations")                    # the order of Figures' fields
 
 
-def _queries(source: str, both_present: bool) -> tuple[str, str, int | None]:
-    """(user-app SQL, day-category SQL, source id to bind or None) for a source selection."""
-    source_id = None
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    """Rows of usage_hourly to add up, as SQL pieces: FROM ... WHERE, and the expressions for
+    the key columns and the value columns. ``params`` follow the WHERE clause's ``?``."""
+
+    source: str
+    day: str
+    user: str
+    app: str
+    category: str
+    values: tuple[str, ...]
+    params: tuple[int, ...]
+
+
+def _source_rows(dept_id: int, period: Period, source: str) -> _Stream:
+    return _Stream("usage_hourly WHERE department_id = ? AND day BETWEEN ? AND ? AND source = ?",
+                   "day", "user_id", "app_id", "category_id", COLUMNS,
+                   (dept_id, period.first_day, period.last_day, SOURCE_IDS[source]))
+
+
+def _passive_excess(dept_id: int, period: Period) -> _Stream:
+    """Passive rows less what the proxy already counted for the same person, app and hour.
+
+    The passive monitor on a mirror port can see the browsing the proxy handled. Where both
+    saw one person use one app in the same hour, the larger figure of each column counts, not
+    the sum: proxy + max(passive - proxy, 0) = max(proxy, passive). The proxy row is found by
+    its primary key, so this costs one lookup per passive row.
+    """
+    values = tuple(f"MAX(p.{c} - COALESCE(x.{c}, 0), 0)" for c in COLUMNS)
+    return _Stream(
+        "usage_hourly p LEFT JOIN usage_hourly x ON x.department_id = p.department_id "
+        "AND x.day = p.day AND x.user_id = p.user_id AND x.app_id = p.app_id "
+        "AND x.hour = p.hour AND x.source = 0 "
+        "WHERE p.department_id = ? AND p.day BETWEEN ? AND ? AND p.source = 1",
+        "p.day", "p.user_id", "p.app_id", "p.category_id", values,
+        (dept_id, period.first_day, period.last_day))
+
+
+def _streams(dept_id: int, period: Period, source: str) -> list[_Stream]:
     if source == "all":
-        src = _HOURLY_MAX if both_present else f"usage_hourly WHERE {_RANGE}"
-    else:
-        src, source_id = f"usage_hourly WHERE {_RANGE} AND source = ?", SOURCE_IDS[source]
-    return (_USER_APP.format(sums=_SUMS, src=src), _DAY_CATEGORY.format(sums=_SUMS, src=src),
-            source_id)
+        return [_source_rows(dept_id, period, "proxy"), _passive_excess(dept_id, period)]
+    return [_source_rows(dept_id, period, source)]
+
+
+def _user_app_sql(streams: list[_Stream]) -> tuple[str, tuple[int, ...]]:
+    """People x applications over the period: one statement over all streams."""
+    parts = [f"SELECT {s.user} AS u, {s.app} AS a, {s.category} AS c, "
+             + ", ".join(f"{v} AS {c}" for v, c in zip(s.values, COLUMNS, strict=True))
+             + f" FROM {s.source}" for s in streams]
+    sums = ", ".join(f"SUM({c})" for c in COLUMNS)
+    sql = f"SELECT u, a, c, {sums} FROM ({' UNION ALL '.join(parts)}) GROUP BY u, a, c"
+    return sql, tuple(p for s in streams for p in s.params)
+
+
+def _day_sql(s: _Stream, category_ids: list[int]) -> tuple[str, tuple[int, ...]]:
+    """Per day: the value sums and active time per category, pivoted into columns.
+
+    Grouping by ``day`` alone follows the primary key (department_id, day, ...), so SQLite
+    streams it without sorting; a GROUP BY day, category would sort every row of the range.
+    """
+    pivot = "".join(f", SUM(CASE WHEN {s.category} = ? THEN {s.values[0]} ELSE 0 END)"
+                    for _ in category_ids)
+    sums = ", ".join(f"SUM({v})" for v in s.values)
+    return (f"SELECT {s.day}, {sums}{pivot} FROM {s.source} GROUP BY {s.day}",
+            (*category_ids, *s.params))
 
 
 def check_schema(reader: Reader) -> None:
@@ -95,31 +132,41 @@ def store_departments(reader: Reader) -> set[str]:
     return out
 
 
-def _has_source(reader: Reader, dept_id: int, period: Period, source: str) -> bool:
-    row = reader.execute(f"SELECT 1 FROM usage_hourly WHERE {_RANGE} AND source = ? LIMIT 1",
-                         (dept_id, period.first_day, period.last_day, SOURCE_IDS[source]))
-    return row.fetchone() is not None
-
-
 def load_rows(reader: Reader, department: str, period: Period,
               source: str = "all") -> tuple[list[UserAppRow], list[DayRow]]:
-    """The department's (user, app) and (day, category) aggregates for the period."""
+    """The department's (user, app) and per-day aggregates for the period.
+
+    Two small results make the whole report: the people table (tens of thousands of rows for
+    a big department) and one row per day. Asking SQLite for these is several times cheaper
+    than moving every (day, user, app) row into Python.
+    """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}")
     dept_id = _department_id(reader, department)
     if dept_id is None:
         return [], []
-    both = source == "all" and all(_has_source(reader, dept_id, period, s) for s in SOURCE_IDS)
-    user_app_sql, day_sql, source_id = _queries(source, both)
-    args: tuple[int, ...] = (dept_id, period.first_day, period.last_day)
-    if source_id is not None:
-        args += (source_id,)
+    streams = _streams(dept_id, period, source)
     names = _names(reader)
+    sql, params = _user_app_sql(streams)
+    raw = reader.execute(sql, params).fetchall()
     user_apps = [UserAppRow(names[u], names[a], names[c], Figures(*sums))
-                 for u, a, c, *sums in reader.execute(user_app_sql, args)]
-    days = [DayRow(day, names[c], Figures(*sums))
-            for day, c, *sums in reader.execute(day_sql, args)]
-    return user_apps, days
+                 for u, a, c, *sums in raw]
+    category_ids = sorted({r[2] for r in raw})
+    days: dict[int, DayRow] = {}
+    if category_ids:
+        n = len(COLUMNS)
+        for s in streams:
+            sql, params = _day_sql(s, category_ids)
+            for day, *values in reader.execute(sql, params):
+                row = days.get(day)
+                if row is None:
+                    row = days[day] = DayRow(day, Figures(), {})
+                row.figures.add(Figures(*values[:n]))
+                for cid, secs in zip(category_ids, values[n:], strict=True):
+                    if secs:
+                        name = names[cid]
+                        row.by_category[name] = row.by_category.get(name, 0.0) + secs
+    return user_apps, [days[d] for d in sorted(days)]
 
 
 def load_findings(reader: Reader, department: str, period: Period,

@@ -50,11 +50,11 @@ class UserAppRow:
 
 @dataclass(frozen=True, slots=True)
 class DayRow:
-    """Sums for one (local day, category) of the department, read from the store."""
+    """Sums for one local day of the department, read from the store."""
 
     day: int
-    category: str
     figures: Figures
+    by_category: dict[str, float]      # active seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 """Turn store aggregates into a UsageReport: pure, no I/O, deterministic order.
 
 The store is asked for two small aggregates (see agent.reports.data): per (user, app,
-category) over the whole period, and per (day, category). Everything in the report derives
-from those two: people and their applications from the first, the daily chart from the
-second, the department totals from the first (the second sums to the same).
+category) over the whole period, and per day (with active time per category). Everything in
+the report derives from those two: people and their applications from the first, the daily
+chart from the second, the department totals from the first (the second sums to the same).
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def build_report(department: DepartmentInfo, period: Period, source: str,
         if d is None:
             continue
         d.figures.add(r.figures)
-        d.by_category[r.category] = d.by_category.get(r.category, 0.0) + r.figures.active_s
+        for c, secs in r.by_category.items():
+            d.by_category[c] = d.by_category.get(c, 0.0) + secs
 
     for f in sorted(findings, key=lambda x: (x.date, x.user, x.rule)):
         if not period.first <= f.date <= period.last:

@@ -94,8 +94,8 @@ def test_summary_ignores_days_outside_the_period_and_orders_ties_by_name():
     rows = [UserAppRow("bob", "x", "social_media", Figures(600, 600, 1)),
             UserAppRow("amy", "x", "social_media", Figures(600, 0, 1)),
             UserAppRow("amy", "y", "webmail", Figures(0, 0, 5))]   # requests, no active time
-    days = [DayRow(period.first_day, "social_media", Figures(1200, 600)),
-            DayRow(period.first_day - 1, "social_media", Figures(9999, 0))]
+    days = [DayRow(period.first_day, Figures(1200, 600), {"social_media": 1200}),
+            DayRow(period.first_day - 1, Figures(9999, 0), {"social_media": 9999})]
     rep = build_report(_dept(), period, "all", rows, days, [])
     assert [u.user for u in rep.users] == ["amy", "bob"]
     assert [d.figures.active_s for d in rep.days] == [1200, 0]
