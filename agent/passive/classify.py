@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from agent.apps import OTHER, UNKNOWN_APP, App, Catalogue
 from agent.identity import UNASSIGNED, Directory
@@ -41,8 +41,7 @@ def parse_proxy(spec: str) -> tuple[str, int]:
     return str(addr), int(port)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     app: App
     user: str
     department: str

@@ -7,7 +7,7 @@ backwards, names are length-checked, and anything malformed yields ``None``.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from agent.passive.tls import valid_hostname
 
@@ -18,8 +18,7 @@ RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOT
 MAX_ANSWERS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     name: str
     rtype: int
     ttl: int
@@ -27,8 +26,7 @@ class Answer:
     raw: bytes = b""     # packed address for A/AAAA (the flow table keys on packed bytes)
 
 
-@dataclass(frozen=True, slots=True)
-class DnsMessage:
+class DnsMessage(NamedTuple):
     id: int
     is_response: bool
     rcode: int
@@ -45,8 +43,17 @@ class DnsMessage:
         return RCODE_NAMES.get(self.rcode, str(self.rcode))
 
 
-def _name(msg: bytes, pos: int) -> tuple[str | None, int]:
-    """Read a possibly compressed name; returns (name or None if invalid, position after it)."""
+def _name(msg: bytes, pos: int, seen: dict[int, str | None]) -> tuple[str | None, int]:
+    """Read a possibly compressed name; returns (name or None if invalid, position after it).
+
+    ``seen`` maps offsets of names already read in this message to their value: answers
+    usually point straight back at the question (c0 0c), which then costs one lookup.
+    """
+    if pos + 1 < len(msg) and msg[pos] & 0xC0 == 0xC0:
+        ptr = ((msg[pos] & 0x3F) << 8) | msg[pos + 1]
+        if ptr in seen and ptr < pos:
+            return seen[ptr], pos + 2
+    start = pos
     labels: list[bytes] = []
     end_pos = -1
     hops = 0
@@ -78,6 +85,7 @@ def _name(msg: bytes, pos: int) -> tuple[str | None, int]:
         labels.append(msg[pos + 1:pos + 1 + ln])
         pos += 1 + ln
     name = valid_hostname(b".".join(labels)) if labels else ""
+    seen[start] = name
     return name, (end_pos if end_pos >= 0 else pos)
 
 
@@ -91,10 +99,11 @@ def parse(msg: bytes) -> DnsMessage | None:
     if flags & 0x7800:                       # opcode other than QUERY
         return None
     pos = 12
+    seen: dict[int, str | None] = {}
     qname: str | None = None
     qtype = 0
     for i in range(min(qd, 4)):
-        name, pos = _name(msg, pos)
+        name, pos = _name(msg, pos, seen)
         if pos < 0 or pos + 4 > len(msg):
             return None
         if i == 0:
@@ -102,7 +111,7 @@ def parse(msg: bytes) -> DnsMessage | None:
         pos += 4
     answers: list[Answer] = []
     for _ in range(min(an, MAX_ANSWERS)):
-        name, pos = _name(msg, pos)
+        name, pos = _name(msg, pos, seen)
         if pos < 0 or pos + 10 > len(msg):
             break                            # truncated answers: keep what was read
         rtype = (msg[pos] << 8) | msg[pos + 1]
@@ -123,7 +132,7 @@ def parse(msg: bytes) -> DnsMessage | None:
             raw = msg[rdata_at:pos]
             answers.append(Answer(name, AAAA, ttl, socket.inet_ntop(socket.AF_INET6, raw), raw))
         elif rtype == CNAME:
-            target, _ = _name(msg, rdata_at)
+            target, _ = _name(msg, rdata_at, seen)
             if target:
                 answers.append(Answer(name, CNAME, ttl, target))
     return DnsMessage(ident, bool(flags & 0x8000), flags & 0x0F, qname, qtype, tuple(answers))

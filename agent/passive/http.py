@@ -7,7 +7,7 @@ Host header, absolute-form (``GET http://host/...``, sent to proxies) and author
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from agent.passive.tls import valid_hostname
 
@@ -26,8 +26,7 @@ class _More:
 MORE = _More()
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     method: str
     host: str | None          # lower-case, no port
     port: int | None          # from the target or Host header, if given

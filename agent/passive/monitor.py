@@ -507,6 +507,8 @@ class Monitor:
         self._next_sweep = now + SWEEP_EVERY
         for f in self.table.expired(now):
             self._finish(f)
+        if self.metrics is not None:
+            self.metrics.flush()
 
     def _finish(self, f: Flow) -> None:
         self.table.remove(f)
@@ -551,14 +553,19 @@ class Monitor:
     # ------------------------------------------------------------------ lifecycle
 
     def advance(self, now: float) -> None:
-        """Let time pass without packets (live capture on a quiet link): end idle flows."""
+        """Let time pass (live capture calls it after every batch and when the link is quiet):
+        end idle flows, and publish pending metric increments so scrapes are current."""
         if self._next_sweep is None or now >= self._next_sweep:
             self._sweep(now)
+        elif self.metrics is not None:
+            self.metrics.flush()
 
     def flush(self) -> None:
         """End every open connection (end of a capture file, or shutdown)."""
         for f in sorted(self.table, key=lambda f: f.first_ts):
             self._finish(f)
+        if self.metrics is not None:
+            self.metrics.flush()
 
     def stats_view(self) -> dict[str, float]:
         return self.stats.as_dict(len(self.table))

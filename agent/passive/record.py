@@ -8,6 +8,7 @@ active time. ``dlp-agent sniff --format jsonl`` prints ``to_json()`` of each rec
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 ProxyRole = Literal["direct", "to_proxy", "proxy_upstream"]
@@ -65,7 +66,7 @@ class ConnectionRecord:
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for JSON, dropping unset optional fields (Zeek leaves them '-')."""
-        out = {f: getattr(self, f) for f in _FIELDS}
+        out = dict(zip(_FIELDS, _VALUES(self), strict=True))
         for f in _OPTIONAL:
             if out[f] is None:
                 del out[f]
@@ -76,5 +77,6 @@ class ConnectionRecord:
 
 
 _FIELDS = tuple(f.name for f in fields(ConnectionRecord))
+_VALUES = attrgetter(*_FIELDS)
 _OPTIONAL = frozenset({"ja4", "alpn", "tls_version", "quic_version", "http_method", "dns_query",
                        "dns_qtype", "dns_rcode", "dns_answers", "vlan"})

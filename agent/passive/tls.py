@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import filterfalse
-from typing import Final
+from typing import Final, NamedTuple
 
 MAX_HELLO = 16384  # a ClientHello larger than this is not worth buffering (RFC 8446 allows 2^24)
 
@@ -45,8 +44,7 @@ def is_grease(v: int) -> bool:
 GREASE: Final = frozenset(v for v in range(0x0A0A, 0x10000, 0x1010))
 
 
-@dataclass(frozen=True, slots=True)
-class ClientHello:
+class ClientHello(NamedTuple):
     server_name: str | None
     alpn: tuple[str, ...]
     legacy_version: int

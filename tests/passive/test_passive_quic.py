@@ -140,3 +140,12 @@ def test_varint():
     assert quic.read_varint(bytes.fromhex("9d7f3e7d"), 0) == (494878333, 4)
     assert quic.read_varint(bytes.fromhex("c2197c5eff14e88c"), 0) == (151288809941952652, 8)
     assert quic.read_varint(bytes.fromhex("9d7f"), 0) == (-1, -1)
+
+
+def test_hmac_matches_the_standard_library():
+    import hmac
+    import os
+
+    for klen in (0, 8, 20, 32, 64):
+        key, msg = os.urandom(klen), os.urandom(50)
+        assert quic._hmac_sha256(key, msg) == hmac.digest(key, msg, "sha256")
