@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from agent.reports.fmt import hm
+from agent.reports.fmt import hm, hours_label
 from agent.reports.model import AppTotal, DayUsage
 
 # Fixed colours for the catalogue's categories (rules/apps.yaml), so a category looks the same
@@ -59,7 +59,7 @@ def _axis_unit(max_minutes: float) -> tuple[float, str]:
 
 
 def people(n: int) -> str:
-    return "1 person" if n == 1 else f"{n} people"
+    return "1 person" if n == 1 else f"{n:,} people"
 
 
 def _num(v: float) -> str:
@@ -130,7 +130,7 @@ def app_chart(apps: Sequence[AppTotal], colours: dict[str, str], limit: int = 10
               width: int = 960) -> str:
     """Horizontal bars: the most used applications by active time."""
     shown = [a for a in apps if a.figures.active_s > 0][:limit]
-    row, left, right, top = 26, 170, 150, 8
+    row, left, right, top = 26, 170, 240, 8
     height = top * 2 + row * max(1, len(shown))
     pw = width - left - right
     peak = max((a.figures.active_s for a in shown), default=1.0)
@@ -146,7 +146,7 @@ def app_chart(apps: Sequence[AppTotal], colours: dict[str, str], limit: int = 10
                    f'fill="{colour}"><title>{escape(a.app)} ({escape(a.category)}): '
                    f'{hm(a.figures.active_s)} h, {people(a.users)}</title></rect>'
                    f'<text x="{left + w + 8:.1f}" y="{y + 16}" class="label">'
-                   f'{hm(a.figures.active_s)} h · {people(a.users)}</text>')
+                   f'{hours_label(a.figures.active_s)} · {people(a.users)}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -13,15 +13,17 @@ def minutes(seconds: float) -> float:
 def hm(seconds: float) -> str:
     """Seconds -> 'h:mm' for people, rounded to the nearest minute ('0:00' for nothing)."""
     total = int(round(seconds / 60.0))
-    return f"{total // 60}:{total % 60:02d}"
+    return f"{total // 60:,}:{total % 60:02d}"
 
 
 def hours_label(seconds: float) -> str:
-    """'12 h 05 min' / '45 min' / '0 min' for headline figures."""
+    """'45 min' / '12 h 05 min' / '1,234 h' (minutes stop mattering past 100 hours)."""
     total = int(round(seconds / 60.0))
     if total < 60:
         return f"{total} min"
-    return f"{total // 60} h {total % 60:02d} min"
+    if total < 100 * 60:
+        return f"{total // 60} h {total % 60:02d} min"
+    return f"{int(round(seconds / 3600.0)):,} h"
 
 
 def count(n: int) -> str:

@@ -45,7 +45,7 @@ h2{font-size:17px;margin:28px 0 8px}
 .chart .axis{stroke:var(--muted);stroke-width:1}
 .mix{vertical-align:middle}
 table{border-collapse:collapse;width:100%;margin:4px 0 0}
-th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th,td{padding:5px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:var(--card);font-size:12px;text-transform:uppercase;letter-spacing:.03em;
   color:var(--muted);position:sticky;top:0}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -56,6 +56,9 @@ tr.flag td{background:var(--alertbg)}
   font-size:12px;font-weight:600}
 .muted{color:var(--muted)}
 details summary{cursor:pointer;color:var(--muted)}
+td.list{font-size:12px;line-height:1.35}
+.item{white-space:nowrap}
+td.warn{color:var(--alert);font-weight:600}
 footer{margin-top:32px;padding-top:12px;border-top:1px solid var(--line);color:var(--muted);
   font-size:13px;max-width:900px}
 footer p{margin:6px 0}
@@ -112,41 +115,43 @@ def _person(name: str, user: str) -> str:
 
 def _apps_cell(u: UserUsage, shown: int = 3) -> str:
     def one(a) -> str:
-        return f"{escape(a.app)} {hm(a.figures.active_s)}"
+        return f'<span class="item">{escape(a.app)} {hm(a.figures.active_s)}</span>'
     head = ", ".join(one(a) for a in u.apps[:shown]) or '<span class="muted">-</span>'
     rest = u.apps[shown:]
     if not rest:
         return head
-    more = "<br>".join(one(a) for a in rest)
+    more = ", ".join(one(a) for a in rest)
     return f"{head}<details><summary>{len(rest)} more</summary>{more}</details>"
 
 
 def _categories_cell(u: UserUsage, categories: list[str]) -> str:
-    parts = [f"{escape(c)} {hm(u.by_category[c])}" for c in categories
+    parts = [f'<span class="item">{escape(c)} {hm(u.by_category[c])}</span>' for c in categories
              if u.by_category.get(c, 0.0) > 0]
     return ", ".join(parts) or '<span class="muted">-</span>'
 
 
 def _users_table(r: UsageReport, colours: dict[str, str]) -> str:
     peak = max((u.figures.active_s for u in r.users), default=0.0)
-    head = ("<tr><th class=\"n\">#</th><th>Person</th><th class=\"n\">Active h:mm</th>"
-            "<th class=\"n\">Working hours</th><th class=\"n\">Outside</th><th>Mix</th>"
+    head = ("<tr><th class=\"n\">#</th><th>Person</th><th class=\"n\">Active</th>"
+            "<th class=\"n\">Working</th><th class=\"n\">Outside</th><th>Mix</th>"
             "<th>By category</th><th>By application</th><th class=\"n\">Requests</th>"
             "<th class=\"n\">Uploads</th><th class=\"n\">Violations</th>"
             "<th class=\"n\">Findings</th></tr>")
     rows = []
     for i, u in enumerate(r.users, 1):
         f = u.figures
-        flag = ' class="flag"' if u.findings or f.violations else ""
+        flag = ' class="flag"' if u.findings else ""        # findings stand out; violations
+        warn = ' warn' if f.violations else ""                # are marked in their column
         who = _person(u.name, u.user)
         findings = f'<span class="badge">{len(u.findings)}</span>' if u.findings else "0"
         rows.append(
             f"<tr{flag}><td class=\"n\">{i}</td><td>{who}</td><td class=\"n\">{hm(f.active_s)}</td>"
             f"<td class=\"n\">{hm(f.work_s)}</td><td class=\"n\">{hm(f.non_work_s)}</td>"
-            f"<td>{charts.mix_bar(u.by_category, peak, colours, r.categories)}</td>"
-            f"<td>{_categories_cell(u, r.categories)}</td><td>{_apps_cell(u)}</td>"
+            f"<td>{charts.mix_bar(u.by_category, peak, colours, r.categories, width=110)}</td>"
+            f"<td class=\"list\">{_categories_cell(u, r.categories)}</td>"
+            f"<td class=\"list\">{_apps_cell(u)}</td>"
             f"<td class=\"n\">{count(f.requests)}</td><td class=\"n\">{count(f.uploads)}</td>"
-            f"<td class=\"n\">{count(f.violations)}</td><td class=\"n\">{findings}</td></tr>")
+            f"<td class=\"n{warn}\">{count(f.violations)}</td><td class=\"n\">{findings}</td></tr>")
     return f'<table class="users"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -196,7 +201,9 @@ def render_body(r: UsageReport, nav: str = "") -> str:
         parts.append("<h2>Top applications</h2>")
         parts.append(charts.app_chart(r.apps, colours))
         parts.append(_findings(r))
-        parts.append(f"<h2>People ({len(r.users)})</h2>")
+        parts.append(f"<h2>People ({len(r.users):,})</h2>")
+        parts.append('<p class="sub">Most active first. Times are hours:minutes; working = '
+                     "inside the department's working hours, outside = the rest.</p>")
         parts.append(_users_table(r, colours))
     parts.append(_footer(r))
     return "".join(parts)

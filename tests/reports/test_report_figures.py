@@ -103,8 +103,8 @@ def from_html(text: str) -> dict:
         name, user = m.group(1), m.group(2) or m.group(1)
         order.append(user)
         users[user] = {
-            "name": name, "active": hm_minutes(cell["Active h:mm"]),
-            "work": hm_minutes(cell["Working hours"]), "outside": hm_minutes(cell["Outside"]),
+            "name": name, "active": hm_minutes(cell["Active"]),
+            "work": hm_minutes(cell["Working"]), "outside": hm_minutes(cell["Outside"]),
             "requests": int(cell["Requests"].replace(",", "")), "uploads": int(cell["Uploads"]),
             "violations": int(cell["Violations"]), "findings": int(cell["Findings"]),
             "by_category": pairs(cell["By category"]), "apps": pairs(cell["By application"])}

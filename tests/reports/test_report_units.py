@@ -42,7 +42,8 @@ def test_period_ending_today_uses_the_department_time_zone():
 @pytest.mark.parametrize(("seconds", "text", "label"), [
     (0, "0:00", "0 min"), (29, "0:00", "0 min"), (30, "0:00", "0 min"), (31, "0:01", "1 min"),
     (3599, "1:00", "1 h 00 min"), (3660, "1:01", "1 h 01 min"), (8700, "2:25", "2 h 25 min"),
-    (90000, "25:00", "25 h 00 min"),
+    (90000, "25:00", "25 h 00 min"), (359_999, "100:00", "100 h"),
+    (4_000_000, "1,111:07", "1,111 h"),
 ])
 def test_duration_formats(seconds, text, label):
     assert hm(seconds) == text
