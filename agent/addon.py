@@ -210,7 +210,7 @@ class DlpAddon:
         m.rules_reload_ok.set(1)
         apps = [(a.id, a.category) for a in rs.catalogue.apps.values()] + [("other", "other")]
         m.precreate(rs.rules, apps, state.directory.departments, [*rs.catalogue.categories, "other"],
-                    rs.policy.usage_rules)
+                    rs.policy.usage_rules, self.tenants.controls())
         self._schedules = {}
         self.usage.set_rules(rs.policy.usage_rules)
         self._update_exception_gauges()

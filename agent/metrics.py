@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 from agent import __version__
 from agent.extract.model import UNINSPECTABLE_REASONS
@@ -28,6 +36,8 @@ INSPECTION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         r = self.registry = registry or CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=r)      # process_resident_memory_bytes, cpu seconds, fds
+        PlatformCollector(registry=r)
         self.build_info = Info("dlp_build", "Agent build", registry=r)
         self.build_info.info({"version": __version__})
         self.requests = Counter("dlp_requests", "Requests seen by the proxy, by app and decided action",
@@ -53,6 +63,8 @@ class Metrics:
                                            "Bodies (or parts) that could not be fully inspected, by reason",
                                            ["reason"], registry=r)
         self.rules_loaded = Gauge("dlp_rules_loaded", "Policy rules in force", registry=r)
+        self.rule_info = Gauge("dlp_rule_info", "One series per loaded rule, value 1: what alerts need to know of it",
+                               ["rule", "policy_ref", "notify", "severity", "kind"], registry=r)
         self.rules_info = Info("dlp_rules", "Version (content hash) of the rules in force", registry=r)
         self.rule_reload_failures = Counter("dlp_rule_reload_failures",
                                             "Rule reloads rejected because a file was invalid", registry=r)
@@ -89,13 +101,24 @@ class Metrics:
                                           ["app", "category", "action"], registry=r)
         for reason in UNINSPECTABLE_REASONS:
             self.inspection_failures.labels(reason)
+        for reason in ("rejected", "timeout", "error"):
+            self.incident_write_failures.labels(reason)
         for state in ("active", "expiring_soon", "expired", "pending"):
             self.exceptions.labels(state)
         self.rules_reload_ok.set(1)
 
     def precreate(self, rules: Iterable, apps: Iterable[tuple[str, str]], departments: Iterable[str],
-                  categories: Iterable[str], usage_rules: Iterable = ()) -> None:
+                  categories: Iterable[str], usage_rules: Iterable = (), tenant_controls: Iterable[str] = ()
+                  ) -> None:
         """Export 0 for every series an alert may watch, so increase() sees the first event."""
+        rules, usage_rules, categories = list(rules), list(usage_rules), list(categories)
+        self.rule_info.clear()
+        for rule in rules:
+            self.rule_info.labels(rule.id, rule.policy_ref, rule.notify or "", rule.severity, "request").set(1)
+        for rule in usage_rules:
+            self.rule_info.labels(rule.id, rule.policy_ref, rule.notify or "", rule.severity, "usage").set(1)
+        for control in tenant_controls:
+            self.tenant_headers.labels(control)
         for rule in rules:
             for action in {rule.action, "log"} if rule.action != "allow" else {"allow"}:
                 self.violations.labels(rule.id, rule.severity, action)
@@ -107,5 +130,7 @@ class Metrics:
         for dept in departments:
             for category in categories:
                 self.department_violations.labels(dept, category)
+                self.department_requests.labels(dept, category)
+                self.department_uploads.labels(dept, category)
             for rule in usage_rules:
                 self.usage_findings.labels(rule.id, dept)

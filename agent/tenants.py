@@ -85,6 +85,9 @@ class TenantRestrictions:
     def __bool__(self) -> bool:
         return bool(self._injections)
 
+    def controls(self) -> list[str]:
+        return [i.control for i in self._injections]
+
     def for_host(self, host: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
         """(control, headers) to set on a request to ``host``."""
         host = host.lower().rstrip(".")
