@@ -267,14 +267,15 @@ def main() -> int:
             ok = ratio <= TARGET_RATIO
             ok_all &= ok or name == "matching"
             print(f"  {name:<12} {mb:6.2f} {mb / t_off:8.1f} {mb / t_on:8.1f} {ratio:5.2f}x"
-                  f"  {'PASS' if ok else 'FAIL'}{' (matching bodies: slow path)' if name == 'matching' else ''}")
+                  f"  {'PASS' if ok else 'FAIL'}"
+                  f"{' (matching bodies: slow path)' if name == 'matching' else ''}")
         ratio = tot_on / tot_off
         print(f"  {'all':<12} {tot_mb:6.2f} {tot_mb / tot_off:8.1f} {tot_mb / tot_on:8.1f} "
               f"{ratio:5.2f}x  {'PASS' if ratio <= TARGET_RATIO else 'FAIL'} (target <= "
               f"{TARGET_RATIO:.0f}x)")
         check = fp.inspect(bodies["matching"][0][0], content_type="text/csv")
-        print(f"\nsanity: 25 leaked rows -> EDM:clerk_records count "
-              f"{check.detections.get('EDM:clerk_records').count if 'EDM:clerk_records' in check.detections else 0}")
+        hit = check.detections.get("EDM:clerk_records")
+        print(f"\nsanity: 25 leaked rows -> EDM:clerk_records count {hit.count if hit else 0}")
         print(f"overall: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}"
               f"{'' if ok_all else ' (some body types over target, see above)'}")
     return 0

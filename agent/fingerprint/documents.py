@@ -239,8 +239,9 @@ class DocumentMatcher:
         out = []
         for d in sorted(found, key=lambda d: -len(matched[d]) / self._totals[d]):
             info = self.documents[d]
-            out.append(IndexHit(self.name, f"doc {info['id']}", view.where(first.get(d, 0),
-                                segments, content=True), fraction=round(len(matched[d]) / self._totals[d], 3),
+            where = view.where(first.get(d, 0), segments, content=True)
+            out.append(IndexHit(self.name, f"doc {info['id']}", where,
+                                fraction=round(len(matched[d]) / self._totals[d], 3),
                                 title=info.get("title")))
         return out
 

@@ -12,12 +12,17 @@ Cell values by column kind (canonical tokens and their hashes come from ``tokens
           suffixes dropped): the sum of the two hashes, so either order matches;
   text    every token (at most MAX_TEXT_TOKENS): the sum of their hashes.
 
-Matching a body: (1) cheap test on the body's *vocabulary* -- which single-token values occur at
-all; when no row can reach ``min_fields`` with them plus the multi-token columns, stop. Most
-bodies stop here. (2) Otherwise walk the token stream: single tokens, adjacent pairs and pairs
-one token apart (names with a middle name or initial), sums of m tokens for text columns;
-positions of the hits are grouped by row and a row matches when hits inside one window of
-``window`` tokens reach ``min_fields`` (one token position counts for one column only).
+Matching a body: (1) cheap test on the body's *vocabulary* (its distinct tokens): which
+single-token values occur at all (the big value set is probed with the body's non-word tokens
+only -- numbers, dates, ids -- and a small set of one-word cells with its words); for the rows
+holding them, does the row's name occur too (both the first and the last name hash, kept per
+row in ``nameparts``, are in the vocabulary)? When no row can reach ``min_fields``, stop. Most
+bodies stop here, prose with dates in it included. (2) Otherwise find the candidate rows'
+values in the token stream: single tokens, and names as adjacent pairs or pairs one token apart
+(a middle name or initial between); when the vocabulary cannot decide (text columns of several
+words, or a name alone enough), walk every n-gram of the body against the whole index instead.
+Hits are grouped by row and a row matches when hits inside one window of ``window`` tokens
+reach ``min_fields`` (one token position counts for one column only).
 """
 
 from __future__ import annotations
@@ -228,31 +233,37 @@ class RecordMatcher:
             yield rows[i], cols[i]
             i += 1
 
-    def _possible(self, hits: set[int], vocabulary: set[int]) -> bool:
-        """Can a row reach min_fields? Single-token columns from ``hits``; a name column counts
-        when both the row's first and last name are in the body's vocabulary; multi-token
-        text columns count optimistically."""
-        if self._multi_weight >= self.min_fields:
-            return True
+    def _candidates(self, hits: set[int], vocabulary: set[int]
+                    ) -> dict[int, dict[int, tuple[int, int]]] | None:
+        """Rows that can reach min_fields, with the values to look for: row -> {value: (column,
+        kind of n-gram)}. Single-token columns come from ``hits``; a name column counts when
+        both the row's first and last name are in the body's vocabulary. None when that cannot
+        be decided from the vocabulary (text columns of several words, or names alone enough):
+        the caller then walks every n-gram of the body."""
+        if self._multi_weight >= self.min_fields or self._text_weight:
+            return None
+        out: dict[int, dict[int, tuple[int, int]]] = {}
         if not hits:
-            return False
-        per_row: dict[int, set[int]] = {}
+            return out
+        per_row: dict[int, dict[int, tuple[int, int]]] = {}
         for v in hits:
             for r, c in self._postings(v):
-                per_row.setdefault(r, set()).add(c)
-        w, need = self._weights, self.min_fields - self._text_weight
+                per_row.setdefault(r, {})[v] = (c, 1)
+        w, need = self._weights, self.min_fields
         parts, names, nn = self._parts, self._name_cols, len(self._name_cols)
-        for r, cs in per_row.items():
-            weight = sum(w[c] for c in cs)
+        for r, want in per_row.items():
+            cols = {c for c, _ in want.values()}
+            weight = sum(w[c] for c in cols)
             for j, c in enumerate(names):
-                if c not in cs:
+                if c not in cols:
                     i = (r * nn + j) * 2
                     first, last = parts[i], parts[i + 1]
                     if first and first in vocabulary and last in vocabulary:
                         weight += w[c]
+                        want[first + last] = (c, 2)
             if weight >= need:
-                return True
-        return False
+                out[r] = want
+        return out
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
@@ -263,26 +274,13 @@ class RecordMatcher:
         singles = self._set.intersection(view.rare_vocabulary)
         if self._words:
             singles |= self._words.intersection(vocabulary)
-        if not self._possible(singles, vocabulary):
+        candidates = self._candidates(singles, vocabulary)
+        if candidates is not None and not candidates:
             return []
         _check(deadline)
         hs = view.stream
-        gens: list[tuple[int, list[int]]] = [(1, hs)]
-        if self._has_names or 2 in self._sums:
-            gens.append((2, list(map(add, hs, hs[1:]))))
-        if self._has_names:
-            gens.append((3, list(map(add, hs, hs[2:]))))
-        gens.extend((m, T.window_sums(hs, m)) for m in self._sums if m >= 3)
-        found: dict[int, list[tuple[int, int]]] = {}     # row -> [(position, column)]
-        for span, g in gens:
-            hits = self._set.intersection(g)
-            if not hits:
-                continue
-            _check(deadline)
-            for i, v in enumerate(g):
-                if v in hits:
-                    for r, c in self._postings(v):
-                        found.setdefault(r, []).append((i, c))
+        found = (self._walk(hs, deadline) if candidates is None
+                 else self._find(hs, candidates, deadline))
         _check(deadline)
         out = []
         for r, hits_ in sorted(found.items()):
@@ -292,6 +290,51 @@ class RecordMatcher:
                 out.append(IndexHit(self.name, f"row {r + 1}", view.where(pos, segments),
                                     fields=tuple(self.columns[c].name for c in sorted(cols))))
         return out
+
+    def _find(self, hs: list[int], candidates: dict[int, dict[int, tuple[int, int]]],
+              deadline: float | None) -> dict[int, list[tuple[int, int]]]:
+        """Positions of the candidate rows' values: single tokens, and names as pairs of
+        adjacent tokens or tokens one apart (a middle name or initial between)."""
+        wanted: dict[int, list[tuple[int, int]]] = {}     # value -> [(row, column)]
+        names = False
+        for r, want in candidates.items():
+            for v, (c, n) in want.items():
+                wanted.setdefault(v, []).append((r, c))
+                names |= n == 2
+        gens = [hs]
+        if names:
+            gens += [list(map(add, hs, hs[1:])), list(map(add, hs, hs[2:]))]
+        found: dict[int, list[tuple[int, int]]] = {}
+        for g in gens:
+            hits = wanted.keys() & g
+            if not hits:
+                continue
+            _check(deadline)
+            for i, v in enumerate(g):
+                if v in hits:
+                    for r, c in wanted[v]:
+                        found.setdefault(r, []).append((i, c))
+        return found
+
+    def _walk(self, hs: list[int], deadline: float | None) -> dict[int, list[tuple[int, int]]]:
+        """Every n-gram of the body against the whole index (text columns, names alone)."""
+        gens: list[list[int]] = [hs]
+        if self._has_names or 2 in self._sums:
+            gens.append(list(map(add, hs, hs[1:])))
+        if self._has_names:
+            gens.append(list(map(add, hs, hs[2:])))
+        gens.extend(T.window_sums(hs, m) for m in self._sums if m >= 3)
+        found: dict[int, list[tuple[int, int]]] = {}     # row -> [(position, column)]
+        for g in gens:
+            hits = self._set.intersection(g)
+            if not hits:
+                continue
+            _check(deadline)
+            for i, v in enumerate(g):
+                if v in hits:
+                    for r, c in self._postings(v):
+                        found.setdefault(r, []).append((i, c))
+        return found
 
     def _row_match(self, hits: list[tuple[int, int]]) -> set[int] | None:
         """Columns of the first window of ``window`` tokens that reaches min_fields."""

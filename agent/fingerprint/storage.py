@@ -37,7 +37,8 @@ def read_key(path: str | Path) -> bytes:
     except FileNotFoundError:
         raise FingerprintError(f"fingerprint key file {p} does not exist") from None
     if len(key) < 16:
-        raise FingerprintError(f"fingerprint key file {p} holds {len(key)} bytes; at least 16 needed")
+        raise FingerprintError(
+            f"fingerprint key file {p} holds {len(key)} bytes; at least 16 needed")
     return key
 
 

@@ -1,4 +1,4 @@
-"""Word tokens, their canonical forms and keyed hashes: the one vocabulary both index and upload use.
+"""Word tokens, their canonical forms and keyed hashes: one vocabulary for index and upload.
 
 Index building and matching must turn "01/02/1990", "1990-01-02" and "January 2, 1990" into the
 same token, "123-45-6789" and "123456789" likewise, so every rule lives here and both sides call
@@ -30,7 +30,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, chain, compress, filterfalse, repeat
+from itertools import accumulate, compress, filterfalse, repeat
 from operator import is_, sub
 
 HASH_BITS = 60
@@ -319,7 +319,7 @@ class TokenView:
             drop = common.__contains__
             out: list[int] = []
             cstarts = [0]
-            for a, b in zip(starts, starts[1:]):
+            for a, b in zip(starts, starts[1:], strict=False):
                 out.extend(filterfalse(drop, stream[a:b]))
                 cstarts.append(len(out))
             self._content = (common, out, cstarts)

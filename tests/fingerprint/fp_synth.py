@@ -23,7 +23,8 @@ def _syllables(r: random.Random, n: int) -> str:
     return "".join(r.choice(_ONSETS) + r.choice(_VOWELS) + r.choice(_CODAS) for _ in range(n))
 
 
-def name_pools(seed: int = 7, firsts: int = 3000, lasts: int = 30000) -> tuple[list[str], list[str]]:
+def name_pools(seed: int = 7, firsts: int = 3000,
+               lasts: int = 30000) -> tuple[list[str], list[str]]:
     r = random.Random(seed)
     f = sorted({_syllables(r, r.randint(1, 2)).capitalize() for _ in range(firsts * 2)})
     la = sorted({_syllables(r, r.randint(2, 3)).capitalize() for _ in range(lasts * 2)})

@@ -1,4 +1,4 @@
-"""Exact data match against a 100,000-row records index, through the real Inspector and extraction."""
+"""Exact data match against a 100,000-row records index, through the Inspector and extraction."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from conftest import docx_bytes
 
 from agent.detect import Scanner
 from agent.fingerprint import load_index, read_key
-from agent.fingerprint.records import build_records
 from agent.fingerprint.model import parse_column
+from agent.fingerprint.records import build_records
 from agent.inspect import Inspector
 
 EDM = "EDM:clerk_records"
@@ -152,8 +152,8 @@ def test_required_column_and_weights_from_the_manifest():
     rows = [["Ann Lee", "1970-05-06", "10601"], ["Bo Chen", "1980-07-08", "10701"]]
     cols = [parse_column(c) for c in ("name:name:1:required", "dob:date", "zip:number")]
     manifest, arrays, stats = build_records(rows, header, cols, key, "tiny", min_fields=2)
-    from agent.fingerprint.records import RecordMatcher
     from agent.extract.model import Segment
+    from agent.fingerprint.records import RecordMatcher
 
     m = RecordMatcher(manifest, arrays, key)
     assert [h.ref for h in m.match([Segment(b"Lee, Ann 5/6/1970", "b")])] == ["row 1"]
@@ -174,3 +174,19 @@ def test_build_errors(kwargs, message):
         build_records([["A B", "1990-01-01"]], ["name", "dob"],
                       [parse_column(c) for c in args["columns"]], b"k" * 32, args["dataset"],
                       min_fields=args["min_fields"])
+
+
+def test_multi_word_text_column_walks_every_ngram():
+    """Text cells of several words (an address) are found as runs of tokens, any case/spacing."""
+    from agent.extract.model import Segment
+    from agent.fingerprint.records import RecordMatcher
+
+    key = b"k" * 32
+    rows = [["Ann Lee", "12 Main St"], ["Bo Chen", "40 Post Rd"]]
+    cols = [parse_column(c) for c in ("name:name", "address:text")]
+    manifest, arrays, _ = build_records(rows, ["name", "address"], cols, key, "addr",
+                                        min_fields=2)
+    m = RecordMatcher(manifest, arrays, key)
+    assert [h.ref for h in m.match([Segment(b"BO CHEN lives at 40 post rd.", "b")])] == ["row 2"]
+    assert m.match([Segment(b"Bo Chen lives at 12 Main St", "b")]) == []
+    assert m.match([Segment(b"Ann Lee, 40 Main St", "b")]) == []

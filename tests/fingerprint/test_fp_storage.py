@@ -16,7 +16,6 @@ from conftest import HR_NOTE, SNOW_MEMO, main, write_key
 from agent.extract.model import Segment
 from agent.fingerprint import FingerprintError, IndexSet, load_index, load_indexes, read_key
 
-
 MIN_LEN = 7   # every value searched for is at least this long
 
 

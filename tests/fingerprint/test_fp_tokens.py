@@ -1,4 +1,4 @@
-"""Canonical tokens: the same value written differently must give the same token, near misses not."""
+"""Canonical tokens: one value written differently gives one token; near misses do not."""
 
 from __future__ import annotations
 
