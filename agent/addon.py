@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -41,6 +42,7 @@ from agent.bypass import PrivacyBypass
 from agent.config import AgentConfig, load_config
 from agent.evaluate import build_facts, mark_encrypted
 from agent.extract.model import FileInfo, Limits, Uninspectable
+from agent.fingerprint.storage import FingerprintError
 from agent.identity import Directory, Identity
 from agent.inspect import InspectionResult, Inspector
 from agent.masking import Hasher, check_private_file
@@ -116,6 +118,9 @@ class DlpAddon:
                           "Directory file mapping users and networks to departments.")
         loader.add_option("dlp_hmac_key_file", str | None, None,
                           "Key file (mode 0600) for keyed hashes of detected values.")
+        loader.add_option("dlp_index", Sequence[str], [],
+                          "Exact-data-match / document-fingerprint index directory (repeatable).")
+        loader.add_option("dlp_index_key_file", str | None, None, "Key file the indexes were built with.")
         loader.add_option("dlp_metrics_host", str, "127.0.0.1", "Address of the /metrics endpoint.")
         loader.add_option("dlp_metrics_port", int, -1,
                           "Port of the /metrics endpoint; 0 disables it, -1 takes the config file's value.")
@@ -125,8 +130,10 @@ class DlpAddon:
     def _effective_config(self) -> AgentConfig:
         cfg = load_config(ctx.options.dlp_config)
         over = {}
+        if ctx.options.dlp_index:
+            over["indexes"] = list(ctx.options.dlp_index)
         for opt, key in (("dlp_rules", "rules"), ("dlp_db", "db"), ("dlp_directory", "directory"),
-                         ("dlp_hmac_key_file", "hmac_key_file")):
+                         ("dlp_hmac_key_file", "hmac_key_file"), ("dlp_index_key_file", "index_key_file")):
             v = getattr(ctx.options, opt)
             if v is not None:
                 over[key] = v
@@ -152,7 +159,7 @@ class DlpAddon:
             state = self._build_state(cfg)
         except ConfigError as e:
             raise exceptions.OptionsError(f"DLP configuration rejected:\n{e}") from None
-        except (OSError, PermissionError, ValueError) as e:
+        except (OSError, PermissionError, ValueError, FingerprintError) as e:
             raise exceptions.OptionsError(f"DLP configuration rejected: {e}") from None
         # Build-then-swap: nothing above touched the running state.
         first = self.state is None
@@ -188,7 +195,14 @@ class DlpAddon:
         lim = cfg.limits
         limits = Limits(max_depth=lim.max_depth, max_extracted_bytes=lim.max_extracted_bytes,
                         max_ratio=lim.max_ratio, max_parts=lim.max_parts, max_seconds=lim.max_seconds)
-        return _State(ruleset, directory, Inspector(ruleset.scanner, limits, hasher))
+        matchers = []
+        if cfg.indexes:
+            from agent.fingerprint import load_indexes, read_key
+
+            if not cfg.index_key_file:
+                raise ValueError("indexes are configured but no index_key_file (--index-key-file) is")
+            matchers = load_indexes(cfg.indexes, read_key(cfg.index_key_file))
+        return _State(ruleset, directory, Inspector(ruleset.scanner, limits, hasher, matchers=matchers))
 
     def _new_pool(self, cfg: AgentConfig) -> None:
         """Inspection pools bound to the current rules (worker processes build their own scanner)."""
@@ -196,7 +210,8 @@ class DlpAddon:
         if self.state is None:
             return
         self.pool = InspectionPool(self.state.inspector, str(self.state.ruleset.directory), cfg.hmac_key_file,
-                                   threads=cfg.workers, processes=cfg.inspection_processes)
+                                   threads=cfg.workers, processes=cfg.inspection_processes,
+                                   indexes=cfg.indexes, index_key_file=cfg.index_key_file)
         if old is not None:
             old.shutdown()
 
@@ -249,6 +264,7 @@ class DlpAddon:
             paths.append(self.state.ruleset.directory)
         if self.config.directory:
             paths.append(Path(self.config.directory))
+        paths.extend(Path(d) for d in self.config.indexes)
         return paths
 
     def _update_exception_gauges(self) -> None:
@@ -297,7 +313,7 @@ class DlpAddon:
             self._watch_sig = _mtimes(self._watched_paths())
             try:
                 state = await asyncio.get_running_loop().run_in_executor(None, self._build_state, cfg)
-            except (ConfigError, OSError, ValueError) as e:
+            except (ConfigError, OSError, ValueError, FingerprintError) as e:
                 self.metrics.rule_reload_failures.inc()
                 self.metrics.rules_reload_ok.set(0)
                 log.error("DLP reload (%s) rejected; previous rules %s stay in force:\n%s", why,

@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from agent import __version__
+from agent.commands import UsageError
 
 # name -> (module, one-line help). Explicit on purpose: no discovery by package scanning.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -22,11 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class UsageError(Exception):
-    """Bad usage or unreadable input: exit status 2 with a message naming it."""
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (start-up time matters for
+    `sniff` on large captures and for every worker process)."""
     parser = argparse.ArgumentParser(
         prog="dlp-agent",
         description="County DLP Agent: data-loss prevention and usage monitoring (WC-P17-001).",
@@ -34,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dlp-agent {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
+        if name != only:
+            sub.add_parser(name, help=help_)
+            continue
         mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_, description=(mod.__doc__ or help_).strip())
         mod.add_arguments(p)
@@ -42,9 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else None)
     args = parser.parse_args(argv)
-    if not getattr(args, "_run", None):
+    if not getattr(args, "_run", None):  # no command, or --help
         parser.print_help(sys.stderr)
         return 2
     try:

@@ -45,6 +45,9 @@ class AgentConfig(_Strict):
     db: str = Field("var/dlp.sqlite", description="SQLite database of incidents and usage")
     directory: str | None = Field(None, description="directory file: users, departments, networks")
     confdir: str | None = Field(None, description="mitmproxy CA directory")
+    indexes: list[str] = Field(default_factory=list, description="exact-data-match and document "
+                               "fingerprint index directories (dlp-agent fingerprint)")
+    index_key_file: str | None = Field(None, description="key the indexes were built with (mode 0600)")
     spool_dir: str | None = Field(None, description="private directory for chunks of upload sessions "
                                                     "(default: next to the database)")
     hmac_key_file: str | None = Field(None, description="key for evidence hashes (mode 0600)")

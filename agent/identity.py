@@ -44,7 +44,6 @@ class DepartmentSpec(_Strict):
     name: str
     timezone: str = "America/New_York"
     working_hours: WorkingHours = WorkingHours()
-    supervisors: list[str] = Field(default_factory=list, description="report-view logins")
 
     @field_validator("timezone")
     @classmethod

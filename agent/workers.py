@@ -28,7 +28,8 @@ SMALL_BODY = 512 * 1024      # bytes inspected in-process
 _worker_inspector: Inspector | None = None
 
 
-def _init_worker(rules_dir: str | None, key_file: str | None, limits: Limits) -> None:
+def _init_worker(rules_dir: str | None, key_file: str | None, limits: Limits,
+                 indexes: list[str], index_key_file: str | None) -> None:
     global _worker_inspector
     from agent.detect import Scanner, load_detector_config
     from agent.masking import Hasher
@@ -36,7 +37,13 @@ def _init_worker(rules_dir: str | None, key_file: str | None, limits: Limits) ->
     det = Path(rules_dir) / "detectors.yaml" if rules_dir else None
     scanner = Scanner(load_detector_config(det if det and det.exists() else None))
     hasher = Hasher.from_file(key_file) if key_file else None
-    _worker_inspector = Inspector(scanner, limits, hasher)
+    matchers = []
+    if indexes and index_key_file:
+        # Each worker holds its own copy of the indexes (memory x processes; see README).
+        from agent.fingerprint import load_indexes, read_key
+
+        matchers = load_indexes(indexes, read_key(index_key_file))
+    _worker_inspector = Inspector(scanner, limits, hasher, matchers=matchers)
 
 
 def _inspect_in_worker(body: bytes, content_type: str | None, content_encoding: str | None) -> InspectionResult:
@@ -47,7 +54,8 @@ def _inspect_in_worker(body: bytes, content_type: str | None, content_encoding: 
 # --- proxy side -----------------------------------------------------------------------------
 class InspectionPool:
     def __init__(self, inspector: Inspector, rules_dir: str | None, key_file: str | None,
-                 threads: int = 4, processes: int = 2, max_queued_large: int = 8):
+                 threads: int = 4, processes: int = 2, max_queued_large: int = 8,
+                 indexes: list[str] = (), index_key_file: str | None = None):
         self.inspector = inspector
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dlp-inspect")
         self.max_queued_large = max_queued_large
@@ -57,7 +65,8 @@ class InspectionPool:
             ctx = multiprocessing.get_context("spawn")    # never fork a process with threads and a loop
             self.processes = ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
                                                  initializer=_init_worker,
-                                                 initargs=(rules_dir, key_file, inspector.limits))
+                                                 initargs=(rules_dir, key_file, inspector.limits,
+                                                           list(indexes), index_key_file))
 
     def io(self) -> ThreadPoolExecutor:
         """The thread pool, for blocking file work (session spooling)."""

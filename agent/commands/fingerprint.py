@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

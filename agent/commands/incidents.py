@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 from agent.policy.model import SEVERITIES
 from agent.store import Incident, IncidentFilter, Reader, StoreError, iso_utc
 from agent.store.ecs import to_ecs

@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 from agent.config import load_config
 from agent.identity import Directory
 from agent.reports import FORMATS, SOURCES, Period, ReportQuery, UnknownDepartment, load_report

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--directory", metavar="FILE", help="directory file: users, departments, networks")
     p.add_argument("--confdir", metavar="DIR", help="mitmproxy CA directory")
     p.add_argument("--hmac-key-file", metavar="FILE", help="key for evidence hashes (mode 0600)")
+    p.add_argument("--index", action="append", default=[], metavar="DIR",
+                   help="exact-data-match / document-fingerprint index directory (repeatable)")
+    p.add_argument("--index-key-file", metavar="FILE", help="key the indexes were built with (mode 0600)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="any mitmproxy option, as with mitmdump (repeatable)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
@@ -47,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.config:
         settings["dlp_config"] = args.config
+    if args.index:
+        settings["dlp_index"] = list(args.index)
     for flag, opt in (("rules", "dlp_rules"), ("db", "dlp_db"), ("directory", "dlp_directory"),
-                      ("hmac_key_file", "dlp_hmac_key_file")):
+                      ("hmac_key_file", "dlp_hmac_key_file"), ("index_key_file", "dlp_index_key_file")):
         if getattr(args, flag):
             settings[opt] = getattr(args, flag)
     confdir = args.confdir or cfg.confdir

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

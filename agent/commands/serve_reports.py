@@ -20,7 +20,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from agent.cli import UsageError
+from agent.commands import UsageError
 from agent.config import load_config
 from agent.identity import Directory
 from agent.reports.data import check_schema

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from agent.apps import Catalogue, default_path
-from agent.cli import UsageError
+from agent.commands import UsageError
 from agent.identity import Directory
 from agent.passive.classify import DEFAULT_BYPASS_CATEGORIES, Classifier, parse_proxy
 from agent.passive.monitor import Monitor

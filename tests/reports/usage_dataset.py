@@ -25,7 +25,6 @@ departments:
     name: Department of Finance
     timezone: America/New_York
     working_hours: {days: [mon, tue, wed, thu, fri], start: "08:30", end: "16:30"}
-    supervisors: [rroe]
   dss:
     name: Department of Social Services
     working_hours: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}
