@@ -13,7 +13,7 @@ from harness import send, start_agent, stop
 BOUND_P99 = 1.0    # seconds: small requests while a multi-second PDF inspection runs
 
 
-def big_pdf(pages: int = 600) -> bytes:
+def big_pdf(pages: int = 1500) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF()
