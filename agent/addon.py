@@ -236,13 +236,7 @@ class DlpAddon:
     def _schedule_for(self, department: str) -> Schedule:
         sched = self._schedules.get(department)
         if sched is None:
-            spec = (self.state.directory.department_spec(department) if self.state else None)
-            if spec is None:
-                sched = Schedule()
-            else:
-                wh = spec.working_hours
-                days = frozenset(("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(d) for d in wh.days)
-                sched = Schedule(spec.timezone, days, wh.start, wh.end)
+            sched = self.state.directory.schedule(department) if self.state else Schedule()
             self._schedules[department] = sched
         return sched
 

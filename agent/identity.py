@@ -148,6 +148,14 @@ class Directory:
     def department_spec(self, department: str) -> DepartmentSpec:
         return self.spec.departments.get(department) or DepartmentSpec(name=department)
 
+    def schedule(self, department: str):
+        """The department's working hours and time zone (defaults for unknown departments)."""
+        from agent.usage import Schedule
+
+        spec = self.department_spec(department)
+        wh = spec.working_hours
+        return Schedule(spec.timezone, frozenset(DAYS.index(d) for d in wh.days), wh.start, wh.end)
+
     def _identify(self, user: str | None, ip: str | None) -> Identity:
         user = normalize_user(user)
         net_user = net_dept = None

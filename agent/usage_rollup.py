@@ -111,6 +111,17 @@ class UsageAccumulator:
         if n:
             self._row(t, user, department, app, category).bytes_down += n
 
+    def connection(self, t: float, user: str, department: str, app: str, category: str,
+                   bytes_up: int, bytes_down: int, active_seconds: float) -> None:
+        """A connection seen by the passive monitor: counted once, its active time placed at
+        its start (the monitor measures activity per connection, not per request)."""
+        row = self._row(t, user, department, app, category)
+        row.requests += 1
+        row.bytes_up += bytes_up
+        row.bytes_down += bytes_down
+        if active_seconds > 0:
+            self._active([Interval(user, department, app, category, t, t + active_seconds, passive=True)])
+
     def activity(self, t: float, user: str, department: str, app: str, category: str,
                  strength: Strength) -> None:
         """An event that is not a request (a WebSocket message, a passive connection)."""

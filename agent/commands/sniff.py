@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--proxy", action="append", default=[], metavar="ADDR:PORT",
                    help="a County proxy (repeatable): client connections to it are proxied, "
                         "its own connections out are credited to the proxy, never a bypass")
+    p.add_argument("--db", metavar="PATH",
+                   help="add usage (connections, bytes, estimated active time, marked passive) to "
+                        "this agent database; connections through the proxy are left to the proxy")
     p.add_argument("--directory", metavar="FILE",
                    help="directory file mapping addresses to users and departments")
     p.add_argument("--apps", metavar="FILE", help=f"app catalogue (default {default_path()})")
@@ -123,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
 
     registry = CollectorRegistry()
     sink, out = _writer(args, live=bool(args.iface))
+    usage = _PassiveUsage(args.db, classifier.directory) if args.db else None
+    if usage is not None:
+        sink = usage.wrap(sink)
     monitor: Monitor | None = None
 
     def stats() -> dict[str, float]:
@@ -154,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.close()
         return 0
     finally:
+        if usage is not None:
+            usage.close()
         if server is not None:
             server.shutdown()
         if out is not None and out is not sys.stdout:
@@ -240,6 +248,52 @@ def _read_live(args: argparse.Namespace, monitor: Monitor) -> None:
         for s, h in old.items():
             signal.signal(s, h)
     monitor.flush()
+
+
+class _PassiveUsage:
+    """Connection records -> hourly usage rollups in the agent's database (source=passive),
+    batched: written every FLUSH records and at the end."""
+
+    FLUSH = 20_000
+
+    def __init__(self, db: str, directory) -> None:
+        from agent.store import Store
+        from agent.usage_rollup import UsageAccumulator
+
+        try:
+            self.store = Store.open(db)
+        except Exception as e:  # noqa: BLE001 - any failure to open is a usage error here
+            raise UsageError(f"cannot open database {db}: {e}") from None
+        self.store.start()
+        self.acc = UsageAccumulator(directory.schedule, source="passive")
+        self.pending = 0
+
+    def wrap(self, sink: Sink) -> Sink:
+        def both(rec: ConnectionRecord) -> None:
+            sink(rec)
+            if not rec.via_proxy:       # proxied use is the proxy's to count (no double counting)
+                self.acc.connection(rec.ts, rec.user, rec.department, rec.app, rec.category,
+                                    rec.bytes_up, rec.bytes_down, rec.active_seconds)
+                self.pending += 1
+                if self.pending >= self.FLUSH:
+                    self.flush()
+        return both
+
+    def flush(self) -> None:
+        from functools import partial
+
+        from agent.store.usage import write_usage
+
+        drained = self.acc.drain(time.time())
+        if drained.deltas:
+            self.store.submit(partial(write_usage, drained.deltas), label="passive usage").result(60)
+        self.pending = 0
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.store.close()
 
 
 def _summary(monitor: Monitor, seconds: float) -> None:

@@ -120,3 +120,32 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     # and without a terminal, the same file draws nothing
     r = sniff("--pcap", str(pcap), "--format", "none")
     assert "%" not in r.stderr and "12000 packets" in r.stderr
+
+
+def test_usage_goes_to_the_agent_database_marked_passive(capture_dir, tmp_path):
+    """--db: connections that did not go through the proxy become usage rows (source passive),
+    with the same bytes the records carry; proxied connections are left to the proxy."""
+    import sqlite3
+
+    db = tmp_path / "dlp.sqlite"
+    r = sniff("--pcap", str(capture_dir / "passive.pcap"), "--directory", str(capture_dir / "directory.yaml"),
+              "--proxy", "10.0.0.2:3128", "--format", "jsonl", "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    direct = [x for x in records if not x["via_proxy"]]
+    assert direct and len(direct) < len(records)
+    conn = sqlite3.connect(db)
+    rows = conn.execute(
+        "SELECT na.name, nd.name, sum(u.requests), sum(u.bytes_up), sum(u.bytes_down), sum(u.active_s), "
+        "min(u.source), max(u.source) FROM usage_hourly u JOIN names na ON na.id = u.app_id "
+        "JOIN names nd ON nd.id = u.department_id GROUP BY na.name, nd.name").fetchall()
+    got = {(app, dept): (n, up, down, act) for app, dept, n, up, down, act, s0, s1 in rows}
+    assert all(s0 == s1 == 1 for *_, s0, s1 in rows)          # every row marked passive
+    want: dict = {}
+    for x in direct:
+        k = (x["app"], x["department"])
+        n, up, down, act = want.get(k, (0, 0, 0, 0.0))
+        want[k] = (n + 1, up + x["bytes_up"], down + x["bytes_down"], act + x["active_seconds"])
+    assert set(got) == set(want)
+    for k, (n, up, down, act) in want.items():
+        assert got[k][:3] == (n, up, down) and abs(got[k][3] - act) < 0.01, k
