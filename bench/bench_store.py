@@ -1,6 +1,6 @@
 """Figures for the incident store (not a test): commit latency and throughput, FULL vs NORMAL.
 
-    .venv/bin/python tests/store/bench_store.py [DIR]
+    .venv/bin/python bench/bench_store.py [DIR]
 
 DIR should be on the disk the agent will use (fsync cost is the point); default: a temp dir.
 """
@@ -15,7 +15,8 @@ import time
 from concurrent.futures import wait
 from pathlib import Path
 
-from incident_factory import build_incident
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
+from incident_factory import build_incident  # noqa: E402
 
 from agent.store import Store, db
 
