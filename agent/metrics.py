@@ -97,7 +97,8 @@ class Metrics:
         self.privacy_bypass = Counter("dlp_privacy_bypass_connections",
                                       "Connections passed through uninspected by the privacy bypass list",
                                       ["app", "category", "department"], registry=r)
-        self.websocket_messages = Counter("dlp_websocket_messages", "WebSocket messages from clients, by app and action",
+        self.websocket_messages = Counter("dlp_websocket_messages",
+                                          "WebSocket messages from clients, by app and action",
                                           ["app", "category", "action"], registry=r)
         for reason in UNINSPECTABLE_REASONS:
             self.inspection_failures.labels(reason)

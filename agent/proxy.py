@@ -17,7 +17,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from mitmproxy import addons as builtin, exceptions, master, options
+from mitmproxy import addons as builtin
+from mitmproxy import exceptions, master, options
 from mitmproxy.addons import errorcheck, termlog
 
 from agent.addon import DlpAddon

@@ -25,7 +25,8 @@ class MicrosoftTR(_Strict):
 
 
 class GoogleTR(_Strict):
-    domains: list[str] = Field(min_length=1, description="allowed Workspace domains; 'consumer_accounts' allows gmail.com")
+    domains: list[str] = Field(min_length=1, description=(
+        "allowed Workspace domains; 'consumer_accounts' allows gmail.com"))
 
 
 class DropboxTR(_Strict):
@@ -60,7 +61,8 @@ class TenantRestrictions:
         c = config or TenantConfig()
         inj: list[_Injection] = []
         if c.microsoft:
-            inj.append(_Injection("microsoft", ("login.microsoftonline.com", "login.microsoft.com", "login.windows.net"),
+            inj.append(_Injection("microsoft",
+                                  ("login.microsoftonline.com", "login.microsoft.com", "login.windows.net"),
                                   (("Restrict-Access-To-Tenants", ",".join(c.microsoft.tenants)),
                                    ("Restrict-Access-Context", c.microsoft.context))))
             if c.microsoft.restrict_msa:

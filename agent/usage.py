@@ -50,7 +50,9 @@ _BACKGROUND_DEST = frozenset({
     "sharedworker", "serviceworker", "object", "embed", "report", "xslt", "paintworklet",
     "audioworklet", "webidentity",
 })
-_HEARTBEAT = re.compile(rb'"(type|op|event|cmd)"\s*:\s*("?(ping|pong|heartbeat|keepalive|hb)"?|1)\b|^\s*(ping|pong|2|3)\s*$', re.I)
+# Application-level keep-alives: Slack {"type":"ping"}, Discord {"op":1}, socket.io "2"/"3".
+_HEARTBEAT = re.compile(
+    rb'"(type|op|event|cmd)"\s*:\s*("?(ping|pong|heartbeat|keepalive|hb)"?|1)\b|^\s*(ping|pong|2|3)\s*$', re.I)
 
 
 def classify_request(method: str, headers: Mapping[str, str], *, is_upload: bool = False,

@@ -9,10 +9,8 @@ Run: .venv/bin/python bench/bench_large.py   (needs wrk; about 3 minutes)
 from __future__ import annotations
 
 import io
-import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading

@@ -2,9 +2,8 @@
 
 import pytest
 
-from agent.apps import Catalogue, default_path
+from agent.apps import Catalogue, CatalogueSpec, default_path
 from agent.yamlload import ConfigError, parse_yaml, validate
-from agent.apps import CatalogueSpec
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 
 from agent.usage import (
     Schedule,
-    SessionSettings,
     Sessionizer,
+    SessionSettings,
     Strength,
     classify_request,
     classify_ws_message,
@@ -19,7 +19,10 @@ S, W, B = Strength.STRONG, Strength.WEAK, Strength.BACKGROUND
 NY = ZoneInfo("America/New_York")
 
 
-def run(events, settings=SessionSettings(), flush_at=None):
+DEFAULT = SessionSettings()
+
+
+def run(events, settings=DEFAULT, flush_at=None):
     """events: (t, strength[, app[, user]]) -> total seconds per (user, app)."""
     sz = Sessionizer(settings)
     out = []

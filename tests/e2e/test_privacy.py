@@ -5,9 +5,9 @@ logs, /metrics, the ECS export, usage reports - for them. Zero hits."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 import subprocess
 import time
+from datetime import date, timedelta
 
 from harness import DLP_AGENT, curl, start_agent, stop
 from test_inline import send

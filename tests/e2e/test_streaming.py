@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from harness import ROOT, free_port, start_agent, stop
+from harness import ROOT, start_agent, stop
 
 GiB = 1024 ** 3
 CHUNK = 1 << 20
@@ -117,7 +117,7 @@ def upload(agent, origin, total: int, plant_at: int | None) -> dict:
             i += 1
         s.settimeout(30)
         reply = s.recv(1024)
-    except (ConnectionResetError, BrokenPipeError) as e:
+    except (ConnectionResetError, BrokenPipeError):
         reply, reset_after = b"", time.monotonic() - (t_plant or time.monotonic())
     finally:
         s.close()

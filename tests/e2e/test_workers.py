@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 
 from harness import DLP_AGENT, Agent, free_port, send, stop, wait_port
 

@@ -133,7 +133,7 @@ class ProxiedClient:
         try:
             op, data = _read_frame(self.sock)
             return data if op == 1 else None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return None
 
     def close(self) -> None:

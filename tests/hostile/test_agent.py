@@ -1,0 +1,55 @@
+"""Every fast hostile case as a real request through a real `dlp-agent run` (TLS interception,
+the shipped rules, incidents in SQLite, /metrics), while a bystander keeps browsing through
+the same agent. Judged by judge.judge_outcome: the agent stays alive, the flow is decided
+(block page, logged pass-through, cut-off, or the proxy's refusal of broken framing) within
+the budget, memory stays under the stated bounds, the bystander is served within
+rig.BYSTANDER_MAX_SECONDS, the incident and dlp_inspection_failures_total carry the reason.
+
+The cases run once, as a sweep in a module fixture; each test then reads its own judgement.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .cases import CASES, OTHER_HOST, PASTE_HOST
+from .judge import MAIN_HWM_BOUND_KB
+from .known_bugs import marks
+from .rig import Rig
+from .runner import FAST_LIMITS, Sweep
+
+FAST = [c for c in CASES if not c.slow]
+TARGETS = [(c, PASTE_HOST) for c in FAST] + [(c, OTHER_HOST) for c in FAST if c.log_elsewhere]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory, wire):
+    rig = Rig(tmp_path_factory.mktemp("hostile-agent"), FAST_LIMITS)
+    try:
+        s = Sweep(rig, wire)
+        for case, host in TARGETS:
+            s.send(case, host)
+        judged = {(j.case, j.where): j for j in s.judge()}
+        yield s, judged
+    finally:
+        rig.close()
+
+
+@pytest.mark.parametrize("case, host", [
+    pytest.param(c, h, id=f"{c.name}@{h}", marks=marks(c.name, "agent")) for c, h in TARGETS])
+def test_case(sweep, case, host):
+    _, judged = sweep
+    j = judged[(case.name, host)]
+    assert j.ok, str(j)
+
+
+def test_agent_survived_and_stayed_in_bounds(sweep):
+    s, _ = sweep
+    rig = s.rig
+    assert rig.alive()
+    assert rig.agent.metric("dlp_rules_loaded") > 0          # /metrics still served
+    main, _ = rig.hwm()
+    assert main <= MAIN_HWM_BOUND_KB or any(
+        j.kinds() == {"memory"} for j in (r.judgement for r in s.records) if j), main
+    # the bystander was served all along, not just between cases
+    assert rig.bystander.served_since(0) >= len(TARGETS)

@@ -1,0 +1,81 @@
+"""Every hostile case that is a body (not HTTP framing) through ``agent.evaluate.evaluate``
+with the shipped rules and a paste-site destination: no exception, a decision, the expected
+uninspectable reason, the planted SSN found where the wrapper is readable, no external entity
+fetched, and time within the budget (see judge.py for the rules)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agent.extract.model import Limits
+from agent.inspect import Inspector
+
+from . import bombs as B
+from .cases import CASES, PASTE_HOST, Env
+from .judge import INPROC_SLACK_SECONDS
+from .known_bugs import marks
+
+
+def _params(slow: bool):
+    return [pytest.param(c, id=c.name, marks=[*marks(c.name, "inproc"),
+                                               *([pytest.mark.slow] if slow else [])])
+            for c in CASES if c.inproc and c.slow == slow]
+
+
+@pytest.mark.parametrize("case", _params(slow=False))
+def test_case(inproc, wire, case):
+    j = inproc.run(case, wire if case.watch else None)
+    assert j.ok, str(j)
+
+
+@pytest.mark.parametrize("case", _params(slow=True))
+def test_slow_case(inproc, wire, case):
+    j = inproc.run(case, wire if case.watch else None)
+    assert j.ok, str(j)
+
+
+def test_a_readable_body_is_judged_clean(inproc):
+    """Control: the judge is not vacuous; an unremarkable body gets no reasons and no block."""
+    from .cases import Case, post
+
+    j = inproc.run(Case("control-clean", "control", post("text/plain", b"Library hours: 9-5."),
+                        verdict="allow", outcomes=frozenset({"passed"})))
+    assert j.ok, str(j)
+    j = inproc.run(Case("control-wrong-expectation", "control",
+                        post("text/plain", b"Library hours: 9-5."), verdict="block"))
+    assert [k for k, _ in j.problems] == ["wrong"]
+
+
+@pytest.mark.xfail(strict=True, reason="agent/extract/pdf.py: a PDF page's text extraction "
+                   "cannot be interrupted (see known_bugs: pdf-300k-text-operators)")
+def test_one_pdf_page_cannot_outrun_the_budget(inproc):
+    budget = 0.5
+    inspector = Inspector(inproc.ruleset.scanner, Limits(max_seconds=budget))
+    body = B.pdf_text_ops(50_000)          # 3 KB on the wire
+    t = time.monotonic()
+    r = inspector.inspect(body, "application/pdf")
+    took = time.monotonic() - t
+    assert "time_limit" in r.uninspectable_reasons
+    assert took < budget + INPROC_SLACK_SECONDS, f"{took:.1f}s for a {len(body)}-byte PDF"
+
+
+def test_tripwire_sees_a_parser_that_resolves_entities(wire):
+    """Positive control for the tripwire: lxml told to resolve entities and load DTDs does
+    open the bait file and dial the socket, so a zero count in the cases means something."""
+    from lxml import etree
+
+    env = Env(PASTE_HOST, "/x", wire.file_url, wire.http_url)
+    wire.file_events()
+    parser = etree.XMLParser(resolve_entities=True, load_dtd=True, no_network=False)
+    root = etree.fromstring(B.external_entity(env.file_url), parser)
+    assert b"tripwire" in etree.tostring(root)
+    assert wire.file_events() >= 1
+    before = wire.connections
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(B.external_parameter_entity(env.http_url), parser)
+    deadline = time.monotonic() + 2
+    while wire.connections == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert wire.connections > before
