@@ -121,3 +121,22 @@ def test_clean_sessions_commit(agent, fakenet):
     assert dropbox_session(agent, data, 3)[-1].status == 200
     assert commits(fakenet, "upload_session/finish")
     assert drive_session(agent, data, 3)[-1].status == 200
+
+
+def test_onedrive_upload_session_blocked_at_last_range(agent, fakenet):
+    """Graph createUploadSession hands out an upload URL; byte ranges PUT there are reassembled."""
+    r = send(agent, "POST", "https://graph.microsoft.com/v1.0/me/drive/root:/roster.docx:/createUploadSession",
+             b'{"item": {"@microsoft.graph.conflictBehavior": "replace"}}',
+             {"Content-Type": "application/json", "Accept": "application/json"}, auth=AUTH)
+    assert r.status == 200
+    url = r.json()["uploadUrl"]
+    data = docx_with_ssns(60, seed=3)
+    replies = []
+    for off, piece in chunks(data, 4):
+        replies.append(send(agent, "PUT", url, piece, {
+            "Content-Type": "application/octet-stream", "Accept": "application/json",
+            "Content-Range": f"bytes {off}-{off + len(piece) - 1}/{len(data)}"}, auth=AUTH))
+    assert [x.status for x in replies[:-1]] == [308] * (len(replies) - 1)
+    assert replies[-1].status == 403 and replies[-1].json()["rule"] == "bulk-personal-records"
+    ranges = [x for x in fakenet.records() if x["host"] == "sn3302.up.1drv.com"]
+    assert len(ranges) == len(replies) - 1
