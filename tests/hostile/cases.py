@@ -309,7 +309,7 @@ case("pdf-flate-bomb-5-pages-of-70mb", "pdf",
 case("pdf-20k-text-operators", "pdf", lazy(lambda: (B.pdf_text_ops(20_000), "application/pdf")),
      verdict="block", detect="SSN")
 case("pdf-300k-text-operators", "pdf", lazy(lambda: (B.pdf_text_ops(300_000), "application/pdf")),
-     reasons=frozenset({"time_limit"}))
+     reasons=frozenset({"time_limit"}), slow=True)
 
 # ----------------------------------------------------------------- JSON and forms
 case("json-100k-deep-arrays", "json", lazy(lambda: (B.deep_json(100_000), "application/json")),
