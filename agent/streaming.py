@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote_to_bytes
 
 import multipart as mp
 
-from agent.extract.model import FileInfo, Segment, Uninspectable
+from agent.extract.encoding import ZSTD_MAX_WINDOW
+from agent.extract.model import FileInfo, Limits, Segment, Uninspectable
 from agent.extract.sniff import is_binary, magic
 from agent.inspect import DetectionTally, InspectionResult
 from agent.masking import Hasher
@@ -26,52 +28,135 @@ OVERLAP = 4096            # bytes of the previous chunk rescanned with the next 
 CONTEXT_SLACK = 64        # findings this close to a window's end may gain context later
 MAX_PARTS = 10_000
 SNIFF_BYTES = 512         # bytes of a part held back to see what it is
+OUT_CHUNK = 1 << 20       # most bytes one decoder call may produce
+ZSTD_IN = 256             # zstd input fed per call (bounds one call's output to ~8 MiB)
+
+
+class RatioExceeded(Exception):
+    """Decoded output passed the ratio cap; ``data`` is what was decoded up to the cap."""
+
+    def __init__(self, data: bytes):
+        super().__init__("ratio")
+        self.data = data
 
 
 class _Decoder:
-    """Incremental Content-Encoding decoder (gzip, deflate, br, zstd, identity)."""
+    """Incremental Content-Encoding decoder (gzip, deflate, br, zstd, identity) with bounded
+    output: every stage yields at most OUT_CHUNK bytes at a time, and the decoded total is held
+    to the ratio cap of buffered extraction (``Limits.max_ratio`` times the bytes received, once
+    past ``Limits.min_ratio_floor``). Without the bound one small chunk of a bomb (405 bytes of
+    brotli) became 256 MiB in a single call on the event loop."""
 
-    def __init__(self, encoding: str | None):
+    def __init__(self, encoding: str | None, limits: Limits):
         self.codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
-        self.stages = []
+        self.limits = limits
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.stages: list[Callable[[Iterator[bytes]], Iterator[bytes]]] = []
         for c in reversed(self.codings):       # the last coding applied is undone first
             if c in ("identity", ""):
                 continue
             if c in ("gzip", "x-gzip"):
-                self.stages.append(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress)
+                self.stages.append(_Zlib(16 + zlib.MAX_WBITS, restart=True))
             elif c == "deflate":
-                self.stages.append(_Deflate().decompress)
+                self.stages.append(_Zlib(zlib.MAX_WBITS, raw_fallback=True))
             elif c == "br":
                 import brotli
 
-                self.stages.append(brotli.Decompressor().process)
+                self.stages.append(_Brotli(brotli.Decompressor()))
             elif c == "zstd":
                 import zstandard
 
-                self.stages.append(zstandard.ZstdDecompressor().decompressobj().decompress)
+                self.stages.append(_Zstd(zstandard.ZstdDecompressor(
+                    max_window_size=ZSTD_MAX_WINDOW).decompressobj()))
             else:
                 raise ValueError(f"unsupported content-encoding {c!r}")
 
     def feed(self, data: bytes) -> bytes:
+        """Decoded bytes of the next chunk; RatioExceeded (carrying what fits) past the cap."""
+        self.bytes_in += len(data)
+        if not self.stages:
+            return data
+        cap = max(self.limits.min_ratio_floor, int(self.limits.max_ratio * self.bytes_in))
+        pieces: Iterator[bytes] = iter((data,))
         for stage in self.stages:
-            data = stage(data)
-        return data
+            pieces = stage(pieces)
+        out: list[bytes] = []
+        for piece in pieces:
+            room = cap - self.bytes_out
+            if len(piece) > room:
+                out.append(piece[:room])
+                self.bytes_out = cap
+                raise RatioExceeded(b"".join(out))
+            out.append(piece)
+            self.bytes_out += len(piece)
+        return b"".join(out)
 
 
-class _Deflate:
-    """`deflate` is zlib-wrapped by the RFC and raw in practice: try one, then the other."""
+class _Zlib:
+    """gzip (with concatenated members, RFC 1952 §2.2) and deflate (zlib-wrapped by the RFC,
+    raw in practice: try one, then the other)."""
 
-    def __init__(self) -> None:
-        self._d = None
+    def __init__(self, wbits: int, restart: bool = False, raw_fallback: bool = False):
+        self.wbits, self.restart, self.raw_fallback = wbits, restart, raw_fallback
+        self.d = zlib.decompressobj(wbits)
+        self.started = False
 
-    def decompress(self, data: bytes) -> bytes:
-        if self._d is None:
-            self._d = zlib.decompressobj(zlib.MAX_WBITS)
-            try:
-                return self._d.decompress(data)
-            except zlib.error:
-                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._d.decompress(data)
+    def __call__(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for buf in pieces:
+            while buf:
+                try:
+                    out = self.d.decompress(buf, OUT_CHUNK)
+                except zlib.error:
+                    if self.started or not self.raw_fallback:
+                        raise
+                    self.d, self.raw_fallback = zlib.decompressobj(-zlib.MAX_WBITS), False
+                    continue
+                self.started = True
+                if out:
+                    yield out
+                if self.d.eof:
+                    rest = self.d.unused_data
+                    if self.restart and rest.startswith(b"\x1f\x8b"):
+                        self.d = zlib.decompressobj(self.wbits)
+                        buf = rest
+                        continue
+                    return                   # trailing bytes after the stream are ignored
+                buf = self.d.unconsumed_tail
+
+
+class _Brotli:
+    def __init__(self, d):
+        self.d = d
+
+    def __call__(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        d = self.d
+        for buf in pieces:
+            if d.is_finished():
+                return
+            out = d.process(buf, output_buffer_limit=OUT_CHUNK)
+            if out:
+                yield out
+            while not d.can_accept_more_data():
+                out = d.process(b"", output_buffer_limit=OUT_CHUNK)
+                if not out:
+                    break
+                yield out
+
+
+class _Zstd:
+    """zstandard's decompressobj returns all a frame holds; fed ZSTD_IN bytes at a time, one
+    call yields at most ~32 KiB per input byte (an RLE block is 4 bytes for 128 KiB)."""
+
+    def __init__(self, d):
+        self.d = d
+
+    def __call__(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for buf in pieces:
+            for i in range(0, len(buf), ZSTD_IN):
+                out = self.d.decompress(buf[i:i + ZSTD_IN])
+                if out:
+                    yield out
 
 
 class _TextStream:
@@ -118,7 +203,8 @@ class StreamInspector:
     """Feed body chunks; read ``result`` (an InspectionResult) and ``changed`` after each."""
 
     def __init__(self, scanner, content_type: str | None, content_encoding: str | None,
-                 hasher: Hasher | None = None, max_seconds: float = 3600.0):
+                 hasher: Hasher | None = None, max_seconds: float = 3600.0,
+                 limits: Limits | None = None):
         self.scanner = scanner
         self.tally = DetectionTally(hasher)
         self.result = InspectionResult(detections=self.tally.detections)
@@ -130,7 +216,7 @@ class StreamInspector:
         self._sniffed = False
         self._head = b""
         try:
-            self.decoder = _Decoder(content_encoding)
+            self.decoder = _Decoder(content_encoding, limits or Limits())
         except (ValueError, ImportError) as e:
             self.decoder = None
             self.fail("encoding_error", "body", str(e)[:80])
@@ -157,6 +243,12 @@ class StreamInspector:
             return
         try:
             data = self.decoder.feed(chunk)
+        except RatioExceeded as e:
+            # a bomb: what fits under the cap is still scanned, the rest is not decoded
+            data = e.data
+            self.fail("ratio_limit", "body", f"content-encoding expands more than "
+                      f"{self.decoder.limits.max_ratio:g}x")
+            self.decoder = None
         except Exception as e:  # noqa: BLE001 - corrupt stream: uninspectable from here on
             self.decoder = None
             self.fail("encoding_error", "body", type(e).__name__)
