@@ -66,6 +66,12 @@ def content_type_params(value: str | None) -> tuple[str | None, dict[str, str]]:
 
 def multipart_body(blob: Blob, walker: Walker) -> None:
     budget = walker.budget
+    if blob.depth > budget.limits.max_depth:
+        # a part that is itself multipart recurses here without passing the dispatcher's
+        # depth check: 5,000 levels ended in RecursionError; its text is still scanned
+        _fallback(blob, walker)
+        raise Unreadable("depth_limit", f"multipart nested {blob.depth} deep, more than "
+                         f"{budget.limits.max_depth}")
     if not blob.boundary:
         _fallback(blob, walker)
         raise Unreadable("parse_error", "multipart body without a boundary")
