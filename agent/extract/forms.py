@@ -104,11 +104,33 @@ def multipart_body(blob: Blob, walker: Walker) -> None:
             _part(segment, b"".join(chunks), blob, walker, truncated=True)
         elif parts == 0:
             _fallback(blob, walker)
+        if parts:
+            _outside_parts(blob, walker)
         raise Unreadable("parse_error", f"malformed multipart body ({type(e).__name__})") \
             from None
     if parts == 0:
         _fallback(blob, walker)
         raise Unreadable("parse_error", "multipart body has no parts")
+    _outside_parts(blob, walker)
+
+
+def _outside_parts(blob: Blob, walker: Walker) -> None:
+    """Scan the preamble (before the first delimiter) and the epilogue (after the closing
+    one). RFC 2046 has receivers ignore both and the parser skips them, but they travel with
+    the body to whoever reads it raw: an SSN there must not pass as a clean body."""
+    data = blob.data
+    delim = b"--" + (blob.boundary or "").encode("latin-1", "replace")
+    first = 0 if data.startswith(delim) else data.find(b"\r\n" + delim)
+    if first < 0:
+        return
+    close = data.find(b"\r\n" + delim + b"--", first)
+    pieces = [(data[:first], "multipart:preamble")]
+    if close >= 0:
+        pieces.append((data[close + len(delim) + 4:], "multipart:epilogue"))
+    for piece, label in pieces:
+        if piece.strip():
+            text = printable_runs(piece) if sniff.is_binary(piece) else piece
+            walker.budget.emit(text, join(blob.path, label), final=True)
 
 
 def _events(parser: multipart.PushMultipartParser, data: bytes):
