@@ -199,6 +199,52 @@ class _TextStream:
         self.tail = keep
 
 
+class _Outside:
+    """A streamed multipart body's bytes outside its parts: the preamble before the first
+    delimiter and the epilogue after the closing one. The push parser skips both (as RFC 2046
+    asks of receivers), but they travel with the body; each is scanned as a text stream of its
+    own, like agent/extract/forms.py does for buffered bodies."""
+
+    def __init__(self, owner: StreamInspector, boundary: str):
+        self.delim = b"--" + boundary.encode("latin-1", "replace")
+        self.close = b"\r\n" + self.delim + b"--"
+        self.state = "pre"                   # pre -> parts -> epilogue
+        self.at_start = True
+        self.held = b""
+        self.preamble = _TextStream(owner, "multipart:preamble", None, False)
+        self.epilogue = _TextStream(owner, "multipart:epilogue", None, False)
+
+    def feed(self, data: bytes) -> None:
+        buf, self.held = self.held + data, b""
+        if self.state == "pre":
+            if self.at_start and len(buf) < len(self.delim):
+                self.held = buf
+                return
+            if self.at_start and buf.startswith(self.delim):
+                idx, buf = 0, b"\r\n" + buf    # so a closing delimiter at once is still found
+            else:
+                idx = buf.find(b"\r\n" + self.delim)
+            self.at_start = False
+            if idx < 0:
+                keep = len(self.delim) + 1
+                self.preamble.feed(buf[:-keep])
+                self.held = buf[-keep:]
+                return
+            self.preamble.feed(buf[:idx])
+            self.state, buf = "parts", buf[idx:]
+        if self.state == "parts":
+            idx = buf.find(self.close)
+            if idx < 0:
+                self.held = buf[-(len(self.close) - 1):]
+                return
+            self.state, buf = "epilogue", buf[idx + len(self.close):]
+        self.epilogue.feed(buf)
+
+    def finish(self) -> None:
+        if self.state == "pre" and self.held:
+            self.preamble.feed(self.held)
+
+
 class StreamInspector:
     """Feed body chunks; read ``result`` (an InspectionResult) and ``changed`` after each."""
 
@@ -222,11 +268,13 @@ class StreamInspector:
             self.fail("encoding_error", "body", str(e)[:80])
         ctype = (content_type or "").lower()
         self.multipart = None
+        self._outside: _Outside | None = None
         if ctype.startswith("multipart/"):
             boundary = mp.parse_options_header(content_type)[1].get("boundary")
             if boundary:
                 self.multipart = mp.PushMultipartParser(boundary, max_header_count=16,
                                                         max_segment_count=MAX_PARTS)
+                self._outside = _Outside(self, boundary)
             else:
                 self.fail("parse_error", "body", "multipart without boundary")
         self._urlencoded = ctype.startswith("application/x-www-form-urlencoded")
@@ -255,6 +303,8 @@ class StreamInspector:
             return
         self.result.bytes_extracted += len(data)
         if self.multipart is not None:
+            if self._outside is not None:
+                self._outside.feed(data)
             self._feed_multipart(data)
         else:
             self._feed_part(data, "body", None, None)
@@ -307,6 +357,8 @@ class StreamInspector:
         self._part.feed(data)
 
     def finish(self) -> None:
+        if self._outside is not None:
+            self._outside.finish()
         if self.multipart is None and self._head:
             self._feed_part(b"", "body", None, None, final=True)
         if self.multipart is not None:
