@@ -187,6 +187,8 @@ class _TextStream:
         for f in result.findings:
             key = (self.offset + f.start, f.type)
             if key in self.recent:
+                if f.end > limit:            # still in the overlap: the next window sees it again
+                    recent.add(key)
                 continue
             fresh.append(f)
             if f.end > limit:
