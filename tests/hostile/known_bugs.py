@@ -14,37 +14,6 @@ def bug(case: str, where: set[str], text: str) -> None:
     BUGS[case] = (frozenset(where), text)
 
 
-bug("mp-nested-5000", {"inproc", "agent"},
-    "agent/extract/dispatch.py Job._open: a multipart part that is itself multipart is opened "
-    "before the max_depth check (that check only runs for files found by magic), so 5,000 "
-    "nested multipart levels recurse Job.open -> forms.multipart_body -> forms._part -> "
-    "Job.open until RecursionError, recorded as internal_error (a bug by the extractor's own "
-    "definition) instead of depth_limit; the SSN in the innermost part is not reported.")
-bug("mp-ssn-in-preamble", {"inproc", "agent"},
-    "agent/extract/forms.py multipart_body: bytes before the first delimiter (the preamble) are "
-    "skipped by the multipart parser and never scanned, and the result is `complete`: an SSN "
-    "placed there is forwarded to a paste site without a finding or an uninspectable reason.")
-bug("mp-ssn-in-epilogue", {"inproc", "agent"},
-    "agent/extract/forms.py multipart_body: bytes after the closing delimiter (the epilogue) "
-    "are ignored by the parser and never scanned; the result is `complete`, so an SSN there "
-    "passes to a paste site unseen.")
-bug("stream-mp-ssn-in-preamble", {"inproc", "agent"},
-    "The same preamble gap as mp-ssn-in-preamble, in process; through the agent the body is "
-    "chunked, so agent/streaming.py StreamInspector._feed_multipart is used, and the "
-    "`multipart` push parser drops the preamble there too.")
-bug("stream-br-of-256mb-text", {"agent"},
-    "agent/streaming.py _Decoder.feed: Content-Encoding of a streamed body is decoded with no "
-    "output bound and no ratio limit (brotli process() / zlib decompress() / zstd decompressobj "
-    "without a max length). A 405-byte chunked brotli body becomes 256 MiB in one call: the "
-    "proxy's VmHWM rises by ~500 MiB and the 256 MiB are scanned on the event loop; 10 GB "
-    "(~16 KB on the wire) would exhaust memory. No ratio_limit is recorded, so the body passes.")
-bug("stream-gzip-of-1gb-text", {"agent"},
-    "agent/streaming.py _Decoder.feed: as stream-br-of-256mb-text, for gzip: each 64 KiB chunk "
-    "of a gzip bomb inflates to ~64 MiB in one call, 1 GiB is decoded and scanned on the event "
-    "loop and no ratio_limit is recorded.")
-bug("stream-zstd-of-1gb-text", {"agent"},
-    "agent/streaming.py _Decoder.feed: as stream-br-of-256mb-text, for zstd (decompressobj "
-    "returns everything a frame holds).")
 bug("headers-8000", {"agent"},
     "agent/addon.py DlpAddon._account builds `{k.lower(): v for k, v in req.headers.items()}`; "
     "mitmproxy's Headers is a multidict whose items() looks each key up again (O(n) each), so "

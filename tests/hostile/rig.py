@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -35,6 +36,8 @@ from harness import (  # noqa: E402
     stop,
     wait_port,
 )
+
+_FAILURES = re.compile(r'^dlp_inspection_failures_total\{reason="([a-z_]+)"\} (\S+)$', re.M)
 
 # What an ordinary user must never wait longer than while the agent digests a hostile body.
 BYSTANDER_MAX_SECONDS = 5.0
@@ -322,16 +325,23 @@ class Bystander:
             self._stop.wait(0.05)
 
     def worst_since(self, t0: float) -> tuple[float, int]:
-        """Worst latency and failure count of requests that started or ran after ``t0``."""
+        """Longest wait within [t0, now] of any request, and failures among those that ran in
+        it: a request stuck before t0 counts only from t0 on."""
+        now = time.monotonic()
         worst, failures = 0.0, 0
         for start, secs, ok in list(self.log):
             if start + secs >= t0:
-                worst = max(worst, secs)
+                worst = max(worst, min(start + secs, now) - max(start, t0))
                 failures += not ok
         inflight = self._inflight
         if inflight is not None:
-            worst = max(worst, time.monotonic() - max(inflight, t0))
+            worst = max(worst, now - max(inflight, t0))
         return worst, failures
+
+    def waiting(self) -> float:
+        """How long the request in flight has been waiting (0 when none is)."""
+        inflight = self._inflight
+        return 0.0 if inflight is None else time.monotonic() - inflight
 
     def served_since(self, t0: float) -> int:
         return sum(1 for start, _, ok in list(self.log) if start >= t0 and ok)
@@ -411,14 +421,12 @@ class Rig:
         return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
     def failures(self) -> dict[str, float]:
-        """dlp_inspection_failures_total by reason, from the live /metrics endpoint."""
-        from prometheus_client.parser import text_string_to_metric_families
-
+        """dlp_inspection_failures_total by reason, from the live /metrics endpoint (read with
+        a regular expression: the full exposition is ~70 KB and parsing it twice a case cost
+        more than most cases)."""
         out: dict[str, float] = {}
-        for fam in text_string_to_metric_families(self.agent.metrics()):
-            for s in fam.samples:
-                if s.name == "dlp_inspection_failures_total":
-                    out[s.labels["reason"]] = s.value
+        for m in _FAILURES.finditer(self.agent.metrics()):
+            out[m.group(1)] = float(m.group(2))
         return out
 
     def close(self) -> None:

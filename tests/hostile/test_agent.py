@@ -18,7 +18,7 @@ from .known_bugs import marks
 from .rig import Rig
 from .runner import FAST_LIMITS, Sweep
 
-FAST = [c for c in CASES if not c.slow]
+FAST = [c for c in CASES if not c.slow and c.agent_fast]
 TARGETS = [(c, PASTE_HOST) for c in FAST] + [(c, OTHER_HOST) for c in FAST if c.log_elsewhere]
 
 
