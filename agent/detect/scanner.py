@@ -21,9 +21,8 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from itertools import accumulate
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import hyperscan
@@ -32,7 +31,7 @@ from agent.detect.config import DetectorConfig, load_detector_config
 from agent.detect.context import ContextIndex, Term
 from agent.detect.detectors import Detector, Pattern, default_detectors
 from agent.detect.detectors.credentials import CredentialsDetector
-from agent.detect.model import Finding
+from agent.detect.result import Row, ScanResult
 from agent.extract.model import Segment, TableLayout
 
 CHUNK_BYTES = 1024 * 1024       # bytes per hyperscan call: bounds the match list (memory) and
@@ -46,16 +45,7 @@ SEP = b"\n"                      # between segments: a word boundary no pattern 
 _DATA = attrgetter("data")
 _FIELD = attrgetter("field")
 _PLUS1 = (1).__add__
-
-
-@dataclass(slots=True)
-class ScanResult:
-    """Findings ordered by segment, then (mostly) by offset; ``bytes_scanned`` counts segment
-    bytes (+1 separator each) read before the scan ended."""
-
-    findings: list[Finding] = field(default_factory=list)
-    timed_out: bool = False       # the deadline passed: findings are partial
-    bytes_scanned: int = 0
+_SEGMENT_START = itemgetter(1, 2)
 
 
 def _collect(pid: int, frm: int, to: int, flags: int, append: Any) -> None:
@@ -79,7 +69,7 @@ class ScanState:
                  "_delim_byte", "_scanner", "_pw_segments")
 
     def __init__(self, scanner: Scanner, buf: bytes, starts: list[int],
-                 segments: Sequence[Segment], first: int, last: int, out: list[Finding],
+                 segments: Sequence[Segment], first: int, last: int, out: list[Row],
                  pw_segments: frozenset[int] = frozenset()):
         self.buf = buf
         self.lo = self.hi = -1
@@ -172,16 +162,17 @@ class ScanState:
     def emit(self, entity: str, s: int, e: int, score: float, verdict: str, norm: str) -> None:
         """Record a finding at buf[s:e] of the current segment. One value, one type: a finding
         overlapping earlier ones replaces them only if it beats each (higher score, or equal
-        score and a longer span); matches arrive ordered by end, so overlaps are at the tail."""
+        score and a longer span); matches arrive ordered by end, so overlaps are at the tail.
+
+        Findings are plain tuples in ``Finding`` field order (see ``ScanResult``)."""
         seg = self.seg
         lo = self.lo
         out = self.out
         start, end = s - lo, e - lo
         if out:
             last = out[-1]
-            while last.segment == seg and start < last.end and last.start < end:
-                if score > last.score or (score == last.score
-                                          and end - start > last.end - last.start):
+            while last[1] == seg and start < last[3] and last[2] < end:
+                if score > last[4] or (score == last[4] and end - start > last[3] - last[2]):
                     out.pop()
                     if not out:
                         break
@@ -190,14 +181,18 @@ class ScanState:
                     return
         if self._pw_segments and seg in self._pw_segments and entity != "PASSWORD":
             return  # the whole segment is a password value
-        out.append(Finding(entity, seg, start, end, score, verdict, norm))
+        out.append((entity, seg, start, end, score, verdict, norm))
 
 
 class Scanner:
     """Compiled detectors. ``Scanner()`` uses rules/detectors.yaml as shipped."""
 
     def __init__(self, config: DetectorConfig | None = None,
-                 detectors: Sequence[Detector] | None = None):
+                 detectors: Sequence[Detector] | None = None, fast_tables: bool = True):
+        """``fast_tables=False`` sends tables through the general path too (the reference the
+        table path is tested and benchmarked against)."""
+        self.fast_tables = fast_tables
+        self._tables: Any = None      # agent.detect.tables.TablePath, built on first use
         self.config = config if config is not None else load_detector_config()
         self.context = ContextIndex(self.config)
         self.detectors = (list(detectors) if detectors is not None
@@ -270,8 +265,10 @@ class Scanner:
         # Segments this big are scanned where they are; joining copies bytes, and copying
         # costs more than a hyperscan call from a few KB on.
         big = [k for k, size in enumerate(map(len, datas)) if size >= JOIN_BELOW]
+        tables = self._table_segments(segments, big, pw)
         scratch = self._scratch()
-        findings = result.findings
+        parts = result.parts
+        findings: list[Row] = []
         i = 0
         while i < n:
             if deadline is not None and time.monotonic() >= deadline:
@@ -283,26 +280,56 @@ class Scanner:
                 j = i + 1
             else:
                 j = min(bisect_left(starts, starts[i] + CHUNK_BYTES, i + 1, n), next_big)
-            if j == i + 1 and len(datas[i]) > CHUNK_BYTES + OVERLAP:
-                done = self._scan_windows(datas[i], starts, segments, i, deadline, findings,
-                                          scratch)
-            else:
-                buf = datas[i] if j == i + 1 else SEP.join(datas[i:j])
-                matches: list[int] = []
-                self.database.scan(buf, match_event_handler=_collect, context=matches.append,
-                                   scratch=scratch)
-                chunk_pw = [k for k in pw if i <= k < j] if pw else None
-                done = not (matches or chunk_pw) or self._process(
-                    buf, starts, segments, i, j, matches, chunk_pw, deadline, findings)
+            done: bool | None = None
+            if i in tables:
+                if findings:
+                    parts.append(findings)
+                    findings = []
+                # None: something in this table needs the general path after all.
+                done = self._tables.scan(segments, starts, i, deadline, parts)
+            if done is None:
+                done = self._scan_general(datas, starts, segments, i, j, pw, deadline,
+                                          findings, scratch)
             result.bytes_scanned += starts[j] - starts[i]
             if not done:
                 result.timed_out = True
                 break
             i = j
+        if findings:
+            parts.append(findings)
         return result
 
+    def _scan_general(self, datas: list[bytes], starts: list[int], segments: Sequence[Segment],
+                      i: int, j: int, pw: list[int], deadline: float | None,
+                      findings: list[Row], scratch: hyperscan.Scratch) -> bool:
+        """Segments i..j-1 (joined) or segment i alone (in windows when it is large)."""
+        if j == i + 1 and len(datas[i]) > CHUNK_BYTES + OVERLAP:
+            return self._scan_windows(datas[i], starts, segments, i, deadline, findings,
+                                      scratch)
+        buf = datas[i] if j == i + 1 else SEP.join(datas[i:j])
+        matches: list[int] = []
+        self.database.scan(buf, match_event_handler=_collect, context=matches.append,
+                           scratch=scratch)
+        chunk_pw = [k for k in pw if i <= k < j] if pw else None
+        return not (matches or chunk_pw) or self._process(
+            buf, starts, segments, i, j, matches, chunk_pw, deadline, findings)
+
+    def _table_segments(self, segments: Sequence[Segment], big: list[int],
+                        pw: list[int]) -> frozenset[int]:
+        """Segments the table fast path takes in this scan (``agent.detect.tables``)."""
+        if not self.fast_tables or not big:
+            return frozenset()
+        if self._tables is None:
+            # Imported here: the table path builds ScanStates, so it imports this module.
+            from agent.detect.tables import TablePath
+
+            with self._lock:
+                if self._tables is None:
+                    self._tables = TablePath(self)
+        return self._tables.segments(segments, big, pw)
+
     def _scan_windows(self, data: bytes, starts: list[int], segments: Sequence[Segment], k: int,
-                      deadline: float | None, findings: list[Finding],
+                      deadline: float | None, findings: list[Row],
                       scratch: hyperscan.Scratch) -> bool:
         """One large segment in CHUNK_BYTES windows (no copy: memoryview slices), each widened
         by OVERLAP on both sides so values across a window edge are seen whole; a match counts
@@ -335,7 +362,7 @@ class Scanner:
 
     def _process(self, buf: bytes, starts: list[int], segments: Sequence[Segment], first: int,
                  last: int, matches: list[int], pw: list[int] | None,
-                 deadline: float | None, findings: list[Finding],
+                 deadline: float | None, findings: list[Row],
                  window: tuple[int, int, int, int, int] | None = None) -> bool:
         """Run detectors on one chunk's matches; False when the deadline passed.
 
@@ -343,7 +370,7 @@ class Scanner:
         matches come from a window of one large segment: offsets are shifted back into it,
         matches starting outside [accept from, accept to) belong to a neighbouring window,
         and a match ending at a window edge inside the segment may have made up its \\b."""
-        out: list[Finding] = []
+        out: list[Row] = []
         st = ScanState(self, buf, starts, segments, first, last, out,
                        frozenset(pw) if pw else frozenset())
         handlers = self._handlers
@@ -377,13 +404,13 @@ class Scanner:
                     completed = False
                     break
         if pw and self._credentials is not None:
-            pw_out: list[Finding] = []
+            pw_out: list[Row] = []
             st.out = pw_out
             for k in pw:
                 st.set_segment(k)
                 self._credentials.on_password_field(st)
             if pw_out:
                 out.extend(pw_out)
-                out.sort(key=lambda f: (f.segment, f.start))
+                out.sort(key=_SEGMENT_START)
         findings.extend(out)
         return completed

@@ -56,6 +56,16 @@ def ssn_ok(d: bytes) -> bool:
             and d not in KNOWN_INVALID_SSNS and d not in _RUNS9 and not all_same(d))
 
 
+def ssn_invalid_patterns() -> list[bytes]:
+    """Hyperscan expressions matching exactly the 9-digit strings ``ssn_ok`` rejects (built
+    from the same tables; tests/detect/test_detect_tables.py checks the equivalence)."""
+    whole = sorted(KNOWN_INVALID_SSNS | _RUNS9 | {bytes([c]) * 9 for c in b"0123456789"})
+    return [rb"(?:" + b"|".join(sorted(_BAD_SSN_AREAS)) + rb")[0-9]{6}",
+            rb"[0-9]{3}00[0-9]{4}",
+            rb"[0-9]{5}0000",
+            rb"(?:" + b"|".join(whole) + rb")"]
+
+
 # IRS ITIN: area 9xx, group 50-65, 70-88, 90-92, 94-99 (93 is reserved).
 _ITIN_GROUPS = frozenset(b"%02d" % g for g in (*range(50, 66), *range(70, 89), 90, 91, 92,
                                                *range(94, 100)))
@@ -152,6 +162,12 @@ def nanp_ok(d: bytes) -> bool:
     if d[1:3] == b"11" or d[4:6] == b"11":
         return False
     return not (d[3:6] == b"555" and d[6:8] == b"01")
+
+
+def nanp_invalid_patterns() -> list[bytes]:
+    """Hyperscan expressions matching exactly the 10-digit strings ``nanp_ok`` rejects."""
+    return [rb"[01][0-9]{9}", rb"[0-9]{3}[01][0-9]{6}", rb"[0-9]11[0-9]{7}",
+            rb"[0-9]{4}11[0-9]{4}", rb"[0-9]{3}55501[0-9]{2}"]
 
 
 # ---------------------------------------------------------------- ICD-10-CM

@@ -87,5 +87,19 @@ class NumberDetector:
         raise NotImplementedError
 
     def extend(self, buf: bytes, s: int, lo: int) -> int:
-        """Start of the value when text before the matched digits belongs to it (+1 of a phone)."""
+        """Start of the value when text before the matched digits belongs to it (+1 of a phone).
+
+        Looks only at the few bytes just before ``s`` on the same line; a value right after a
+        table delimiter (, ; | tab), a line start or the segment start is never extended."""
         return s
+
+    def validate_many(self, values: list[bytes]) -> list[str | None]:
+        """``validate`` over a column of values (the table fast path)."""
+        return list(map(self.validate, values))
+
+    def invalid_patterns(self, length: int) -> Sequence[bytes] | None:
+        """Hyperscan expressions matching exactly the ``length``-digit values ``validate``
+        rejects, when ``validate`` returns every other such value unchanged (as text); None
+        when this detector cannot say so. The table fast path then validates a whole column
+        in one hyperscan pass instead of one call per value."""
+        return None

@@ -71,8 +71,7 @@ class EmailDetector(Detector):
         if m is None:
             return
         e = m.end()
-        tld = m.group(1).lower()
-        if tld in _BAD_TLDS or (self._tlds and tld not in self._tlds):
+        if not self._tld_ok(m.group(1)):
             return
         first = max(lo, at - 64)
         s = first + buf[first:at].translate(_LOCAL_PART).rfind(b"\x01") + 1
@@ -81,7 +80,23 @@ class EmailDetector(Detector):
         if s >= at or e - at > 254:
             return
         addr = buf[s:e].lower()
-        domain = addr[at - s + 1:]
-        if domain in _RESERVED_DOMAINS or domain.endswith(_RESERVED_SUFFIXES):
+        if _reserved(addr[at - s + 1:]):
             return
         st.emit(self.entity, s, e, SCORE_FORMAT, "format", addr.decode("ascii"))
+
+    def _tld_ok(self, tld: bytes) -> bool:
+        tld = tld.lower()
+        return tld not in _BAD_TLDS and (not self._tlds or tld in self._tlds)
+
+    def domain_ok(self, domain: bytes) -> bool:
+        """Whether ``on_match`` accepts ``domain`` as the whole domain part of an address,
+        when the byte after it cannot continue a domain (a delimiter, CR/LF, the end). The
+        table fast path checks each distinct domain of an e-mail column once with it."""
+        m = _DOMAIN_RE.match(domain + b"\n")
+        return (m is not None and m.end() == len(domain) and self._tld_ok(m.group(1))
+                and len(domain) < 254 and not _reserved(domain.lower()))
+
+
+def _reserved(domain: bytes) -> bool:
+    """Documentation and reserved names (RFC 2606 / 6761); ``domain`` in lower case."""
+    return domain in _RESERVED_DOMAINS or domain.endswith(_RESERVED_SUFFIXES)

@@ -145,6 +145,17 @@ class NumberRouter(Detector):
     def patterns(self) -> Sequence[Pattern]:
         return SHAPES
 
+    def cell_plan(self, shape: bytes, terms: Sequence[Term]) -> tuple[_Candidate, ...] | None:
+        """What ``on_match`` decides for a value of exactly this shape (``_SHAPE`` applied)
+        that fills a table cell, matched whole by one shape pattern, under a column header
+        with these terms: the candidates to validate in order, the first valid one reported
+        with verdict 'header' (() when nothing is reported), or None when the header does
+        not decide (the words around the value would). The table fast path relies on it."""
+        route = self._routes.get(shape)
+        if route is None:
+            return ()
+        return _plan(terms, route.ordered, route.entities) if terms else None
+
     def on_match(self, st: ScanState, pattern: Pattern, s: int, e: int) -> None:
         buf, lo, hi = st.buf, st.lo, st.hi
         if pattern.data == "g":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from agent.detect import entities as E
 from agent.detect.detectors.base import NumberDetector
-from agent.detect.validation import nanp_ok
+from agent.detect.validation import nanp_invalid_patterns, nanp_ok
 
 _PREFIX_SEPS = frozenset(b" -.")
 _NUMBER_CHARS = frozenset(b"0123456789+-.")
@@ -28,6 +28,9 @@ class PhoneDetector(NumberDetector):
                 return None
             digits = digits[1:]
         return digits.decode() if nanp_ok(digits) else None
+
+    def invalid_patterns(self, length: int) -> list[bytes] | None:
+        return nanp_invalid_patterns() if length == 10 else None
 
     def extend(self, buf: bytes, s: int, lo: int) -> int:
         """Take a +1 / 1 country prefix into the span ("+1 (914) 555-1234"); the router has

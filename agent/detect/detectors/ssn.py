@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from agent.detect import entities as E
 from agent.detect.detectors.base import NumberDetector
-from agent.detect.validation import itin_ok, ssn_ok
+from agent.detect.validation import itin_ok, ssn_invalid_patterns, ssn_ok
 
 
 class SsnDetector(NumberDetector):
@@ -19,6 +19,9 @@ class SsnDetector(NumberDetector):
 
     def validate(self, digits: bytes) -> str | None:
         return digits.decode() if ssn_ok(digits) else None
+
+    def invalid_patterns(self, length: int) -> list[bytes] | None:
+        return ssn_invalid_patterns() if length == 9 else None
 
 
 class ItinDetector(NumberDetector):

@@ -1,0 +1,842 @@
+"""The table fast path: delimited rows whose column header decides what a value is.
+
+A person-records CSV is the densest input the scanner sees: every row holds an SSN, a phone
+number and an e-mail address. The general path pays a Python callback, a handler call, a
+context decision and an object per value (about 5 µs: 7 MB/s). Yet in such a table most values
+need no per-value decision at all: a cell that is exactly one number shape, under a header
+that names candidate types, is decided by the header; a cell that is exactly one plain e-mail
+address is one (e-mail ignores context). So whole columns are decided at once:
+
+1. The segment is cut into blocks of whole lines. A line with exactly one delimiter per header
+   column (delimiters inside quotes do not count, as in ``ScanState.fixed_evidence``) and
+   shorter than ``MAX_ROW`` is a *regular row*; one ``split`` turns a block's regular rows into
+   cells, and each column is joined into one buffer ("cell\\ncell\\n...").
+2. Number columns (header with terms): every cell's shape (``_SHAPE``) is looked up once per
+   distinct shape: does exactly one shape pattern match the cell whole, and does the header
+   decide (``NumberRouter.cell_plan``)? Then the plan's detector validates the whole column:
+   one hyperscan pass of its invalid-value patterns (``NumberDetector.invalid_patterns``) or
+   ``validate_many``.
+3. E-mail cells: one hyperscan pass flags lines that are not a plain address (a fixed list of
+   structural faults, ``_EMAIL_FAULTS``) or that contain a number shape; the others are
+   decided by their domain, checked once per distinct domain (``EmailDetector.domain_ok``).
+4. Everything else is scanned: the undecided cells, column by column, with the two dense
+   pattern sets (number shapes and the e-mail trigger, which cannot match across a delimiter,
+   quote or line end); irregular lines whole; and the whole segment once with every other
+   pattern (secrets, markings, ICD-10 ...), which rarely match.
+5. A line where any of those matches ends, or that a finding from one of them overlaps, is a
+   *general line*: all its matches, including the ones the decided cells would have produced,
+   go through the detectors' handlers in order, exactly as in the general path.
+
+Decided findings stay columnar (``TableRun``): counts, distinct values and samples come from
+lists; offsets and ``Finding`` objects are computed only when asked for. The general path
+(``Scanner(fast_tables=False)``) is the reference: tests/detect/test_detect_tables.py and
+bench/bench_scan.py compare the two.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate, chain, compress, repeat
+from operator import is_not
+from typing import TYPE_CHECKING, Any
+
+import hyperscan
+
+from agent.detect import entities as E
+from agent.detect.detectors.base import CHECKSUM_BONUS, SCORE_FORMAT, SCORE_HEADER, Pattern
+from agent.detect.detectors.email import EmailDetector
+from agent.detect.detectors.number import _SHAPE, NumberRouter
+from agent.detect.result import Batch, Row
+from agent.detect.scanner import DEADLINE_EVERY, MAX_ROW, ScanState, _collect
+
+if TYPE_CHECKING:
+    from agent.detect.context import Term
+    from agent.detect.detectors.base import NumberDetector
+    from agent.detect.scanner import Scanner
+    from agent.extract.model import Segment
+
+FAST_DELIMITERS = frozenset(b",\t;|")  # never inside a number shape or an e-mail address
+MIN_TABLE = 64 * 1024       # smaller tables: the general path is as quick
+BLOCK_BYTES = 1024 * 1024   # lines per block: bounds memory and the time between deadline checks
+_QUOTED = b"\x00"           # stands in for a delimiter inside quotes while splitting a line
+_NOT_DIGITS_NL = bytes(c for c in range(256) if not (48 <= c <= 57 or c == 10))
+_DOMAIN_OF = re.compile(rb"@([^\n]*)")
+_MISSING = object()
+
+# Lines ("\n" + cell + "\n") that are not one plain address. A cell with none of these faults is
+# local@domain with a local part of 1-64 address characters, not starting with '.' or "'" and not
+# ending with "'" (so the e-mail trigger fires exactly once, at its '@', and on_match's local
+# part is the whole of it), and a domain starting with a letter or digit.
+_EMAIL_FAULTS = (
+    rb"\n[^@\n]*\n",              # no '@' (an empty cell too)
+    rb"@[^\n]*@",                 # a second '@'
+    rb"\n[.'@]",                  # local part empty, or starting with '.' or "'"
+    rb"'@",                       # local part ending with "'"
+    rb"\n[^@\n]{65}",             # local part longer than 64
+    rb"[^A-Za-z0-9._%+\-'@\n]",   # a byte no address has (space, quote, non-ASCII ...)
+    rb"@[^\n]*[_%+']",            # a local-part character in the domain
+    rb"@[^A-Za-z0-9]",            # domain not starting with a letter or digit
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What the router does with a cell that is exactly one number shape, under a header."""
+
+    pid: int            # the one shape pattern that matches the cell whole
+    raw: bool           # validated as written (letter-led shapes), else as digits only
+    plan: tuple         # _Candidates in order, the first valid one is reported; () = nothing
+    outcome: tuple      # cells with equal outcomes are validated and reported alike
+
+
+class _Db:
+    """A hyperscan database with one scratch space per thread."""
+
+    def __init__(self, exprs: Sequence[bytes], ids: Sequence[int], flags: Sequence[int]):
+        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.db.compile(expressions=list(exprs), ids=list(ids), elements=len(exprs),
+                        flags=list(flags))
+        self._proto = hyperscan.Scratch(self.db)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, patterns: Sequence[Pattern], pids: Sequence[int]) -> _Db | None:
+        if not pids:
+            return None
+        return cls([patterns[i].regex for i in pids], pids, [patterns[i].flags for i in pids])
+
+    def _scratch(self) -> hyperscan.Scratch:
+        s = getattr(self._local, "scratch", None)
+        if s is None:
+            with self._lock:
+                s = self._proto.clone()
+            self._local.scratch = s
+        return s
+
+    def keys(self, data: bytes) -> list[int]:
+        """Matches as the scanner's sort keys (see ``scanner._collect``), sorted."""
+        out: list[int] = []
+        self.db.scan(data, match_event_handler=_collect, context=out.append,
+                     scratch=self._scratch())
+        out.sort()
+        return out
+
+    def matches(self, data: bytes) -> list[tuple[int, int, int]]:
+        out: list[tuple[int, int, int]] = []
+        self.db.scan(data, match_event_handler=_record, context=out, scratch=self._scratch())
+        out.sort(key=_END)
+        return out
+
+
+def _record(pid: int, frm: int, to: int, flags: int, out: list) -> None:
+    out.append((pid, frm, to))
+
+
+def _END(m: tuple[int, int, int]) -> int:
+    return m[2]
+
+
+def _lines_hit(framed: bytes, found: list[tuple[int, int, int]]) -> set[int]:
+    """Lines of ``framed`` ("\n" + line + "\n" + ... + "\n", numbered from 0) in which the
+    matches (sorted by end) end; a match may end with the line's closing newline."""
+    out = set()
+    line, seen = -1, 0
+    for _, _, to in found:
+        line += framed.count(b"\n", seen, to - 1)
+        seen = to - 1
+        out.add(line)
+    return out
+
+
+def _line_end(data: bytes, x: int) -> int:
+    """Offset after the line holding data[x] (the segment end for the last line)."""
+    if x >= len(data):
+        return len(data)
+    return data.find(b"\n", x) + 1 or len(data)
+
+
+class _Layout:
+    """A block's lines and its regular rows split into cells (row-major).
+
+    Quoted delimiters are masked first (same length). Then, when every line is short enough
+    to have its column worked out, one ``replace`` + ``split`` with the newline kept as a row
+    marker yields the cells, and one join of the first cells proves every line has exactly one
+    delimiter per column; otherwise lines are split and counted one by one."""
+
+    __slots__ = ("masked", "reg", "flat", "nrows", "_lines", "_starts")
+
+    def __init__(self, block: bytes, delim: bytes, ncols: int):
+        body = block[:-1] if block.endswith(b"\n") else block
+        self.masked = masked = _mask_quotes(body, delim)
+        nlines = masked.count(b"\n") + 1
+        self._lines: list[bytes] | None = None
+        self._starts: list[int] | None = None
+        self.reg: list[int] | None = None
+        if _short_lines(masked):
+            flat = masked.replace(b"\n", delim + b"\n").split(delim)
+            firsts = flat[ncols::ncols]
+            # Each newline now starts a cell; nlines - 1 of them in as many first cells means
+            # every line starts a row of exactly ncols cells.
+            if len(flat) == ncols * nlines and b"".join(firsts).count(b"\n") == nlines - 1:
+                if nlines > 1:
+                    flat[ncols::ncols] = b"".join(firsts)[1:].split(b"\n")
+                self.flat, self.nrows = flat, nlines
+                return
+        lines = self.lines
+        want = ncols - 1
+        counts = list(map(bytes.count, lines, repeat(delim)))
+        self.reg = [i for i, (n, ln) in enumerate(zip(counts, lines))
+                    if n == want and len(ln) < MAX_ROW]
+        rows = [lines[i] for i in self.reg]
+        self.nrows = len(rows)
+        self.flat = delim.join(rows).split(delim) if rows else []
+
+    @property
+    def lines(self) -> list[bytes]:
+        if self._lines is None:
+            self._lines = self.masked.split(b"\n")
+        return self._lines
+
+    def nlines(self) -> int:
+        return len(self.lines)
+
+    def starts(self) -> list[int]:
+        """Block offsets of each line's first byte, and of the block end (+1)."""
+        if self._starts is None:
+            self._starts = list(accumulate(map((1).__add__, map(len, self.lines)), initial=0))
+        return self._starts
+
+    def line_of_row(self, r: int) -> int:
+        return r if self.reg is None else self.reg[r]
+
+    def row_of_line(self, li: int) -> int | None:
+        if self.reg is None:
+            return li
+        r = bisect_left(self.reg, li)
+        return r if r < len(self.reg) and self.reg[r] == li else None
+
+    def irregular(self) -> list[int]:
+        if self.reg is None:
+            return []
+        reg = set(self.reg)
+        return [i for i in range(len(self.lines)) if i not in reg]
+
+    def cell_start(self, r: int, c: int, ncols: int) -> int:
+        """Block offset of the cell in regular row r, column c."""
+        first = r * ncols
+        return self.starts()[self.line_of_row(r)] + sum(map(len, self.flat[first:first + c])) + c
+
+
+def _short_lines(buf: bytes) -> bool:
+    """True when no line of buf reaches MAX_ROW bytes (whose columns the general path does not
+    work out): every aligned window of half that size holds a newline. False may be wrong,
+    then lines are measured one by one."""
+    step = MAX_ROW // 2
+    return all(buf.find(b"\n", x, x + step) >= 0 for x in range(0, len(buf) - step + 1, step))
+
+
+def _mask_quotes(buf: bytes, delim: bytes) -> bytes:
+    """buf with delimiters inside double quotes replaced by a stand-in byte (by quote parity
+    within each line, as ``ScanState.fixed_evidence`` counts columns); lengths are kept."""
+    q = buf.find(b'"')
+    if q < 0:
+        return buf
+    out: bytearray | None = None
+    while q >= 0:
+        ls = buf.rfind(b"\n", 0, q) + 1
+        le = buf.find(b"\n", q)
+        if le < 0:
+            le = len(buf)
+        parts = buf[ls:le].split(b'"')
+        inner = parts[1::2]
+        if any(p.find(delim) >= 0 for p in inner):
+            parts[1::2] = [p.replace(delim, _QUOTED) for p in inner]
+            if out is None:
+                out = bytearray(buf)
+            out[ls:le] = b'"'.join(parts)
+        q = buf.find(b'"', le)
+    return buf if out is None else bytes(out)
+
+
+class _Column:
+    """A column's decided cells in one block: per regular row, the canonical value reported
+    (None: nothing reported, or the cell is not decided here), what it is reported as, and
+    which cells were decided (None: all)."""
+
+    __slots__ = ("c", "norms", "info", "fast")
+
+    def __init__(self, c: int, norms: list[str | None], info: Any, fast: list[bool] | None):
+        self.c = c
+        self.norms = norms
+        # (entity, score, verdict, extender) for every finding, or a list of them per row;
+        # extender: the detector whose extend() may widen the start (phone numbers).
+        self.info = info
+        self.fast = fast
+
+    def decided(self, r: int) -> bool:
+        return self.fast is None or self.fast[r]
+
+    def info_of(self, r: int) -> tuple:
+        return self.info if isinstance(self.info, tuple) else self.info[r]
+
+
+class TablePath:
+    """The fast path's compiled state for one Scanner; shared by threads."""
+
+    def __init__(self, scanner: Scanner):
+        self.scanner = scanner
+        handlers = scanner._handlers
+        patterns = [p for _, _, p in handlers]
+        owners = [h.__self__ for h, _, _ in handlers]
+        self.router = next((d for d in scanner.detectors if type(d) is NumberRouter), None)
+        self.email = next((d for d in scanner.detectors if type(d) is EmailDetector), None)
+        shape_pids = [i for i, o in enumerate(owners) if o is self.router]
+        email_pids = [i for i, o in enumerate(owners) if o is self.email]
+        self.enabled = bool(shape_pids) and len(email_pids) == 1
+        self.patterns = patterns
+        self.back = [back for _, back, _ in handlers]
+        if not self.enabled:
+            return
+        self.email_pid = email_pids[0]
+        dense = set(shape_pids) | set(email_pids)
+        self._other = _Db.of(patterns, [i for i in range(len(patterns)) if i not in dense])
+        self._dense = _Db.of(patterns, sorted(dense))
+        self._shapes = _Db.of(patterns, shape_pids)
+        self._faults = _Db(_EMAIL_FAULTS, range(len(_EMAIL_FAULTS)), [0] * len(_EMAIL_FAULTS))
+        self._invalid: dict[tuple[int, int], _Db | None] = {}
+        self._decisions: dict[tuple, _Decision | None] = {}
+        self._domains: dict[bytes, bool] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ which segments
+
+    def segments(self, segments: Sequence[Segment], big: list[int],
+                 pw: list[int]) -> frozenset[int]:
+        if not self.enabled:
+            return frozenset()
+        return frozenset(k for k in big if self._eligible(segments[k]) and k not in pw)
+
+    @staticmethod
+    def _eligible(seg: Segment) -> bool:
+        t = seg.table
+        return (t is not None and len(t.delimiter) == 1 and t.delimiter[0] in FAST_DELIMITERS
+                and bool(t.header) and len(seg.data) >= MIN_TABLE)
+
+    # ------------------------------------------------------------------ scan
+
+    def scan(self, segments: Sequence[Segment], starts: list[int], k: int,
+             deadline: float | None, parts: list) -> bool | None:
+        """Findings of table segment k, appended to ``parts``. False when the deadline passed
+        (what was found so far is kept); None, with nothing appended, when a finding spans
+        what the fast path treats apart and the segment must take the general path."""
+        tab = _Table(self, segments, starts, k)
+        data = tab.data
+        other = self._other.keys(data) if self._other is not None else []
+        out: list = []
+        a, size = 0, len(data)
+        while a < size:
+            if a and deadline is not None and time.monotonic() >= deadline:
+                parts.extend(out)
+                return False
+            b = _line_end(data, a + BLOCK_BYTES)
+            while True:
+                keys = other[bisect_left(other, (a + 1) << 40):bisect_left(other, (b + 1) << 40)]
+                got = self._block(tab, a, b, keys, deadline)
+                if not isinstance(got, int):
+                    break
+                if got < 0:
+                    return None
+                b = _line_end(data, got - 1)  # a finding runs past the block: take its lines
+            block_parts, done = got
+            out.extend(block_parts)
+            if not done:
+                parts.extend(out)
+                return False
+            a = b
+        parts.extend(out)
+        return True
+
+    def _block(self, tab: _Table, a: int, b: int, other: list[int],
+               deadline: float | None) -> tuple[list, bool] | int:
+        lay = _Layout(tab.data[a:b], tab.delim, tab.ncols)
+        cols = self._columns(tab, lay)
+        general = self._rest(tab, lay, cols, a)
+        general.extend(other)
+        block = _BlockFindings(tab, a, b, lay, [c for c in cols if c is not None])
+        if not general:
+            return ([TableRun(block, 0, lay.nrows)] if block.cols else []), True
+        general.sort()
+        # Lines whose findings come from the handlers: where a general match ends, and what
+        # a finding from one overlaps (a private key block spans lines).
+        line_starts = [a + x for x in lay.starts()]
+        glines = {bisect_right(line_starts, (key >> 40) - 1) - 1 for key in general}
+        spans = self._spans(tab, general)
+        for s, e in spans:
+            if s < a:
+                return -1
+            if e > b:
+                return e
+            glines.update(range(bisect_right(line_starts, s) - 1,
+                                bisect_right(line_starts, e - 1)))
+        glines.discard(lay.nlines())
+        keys = general + self._predicted(tab, lay, cols, glines, line_starts)
+        keys.sort()
+        rows, done = self._replay(tab, keys, deadline)
+        return self._parts(block, lay, sorted(glines), line_starts, rows), done
+
+    # ------------------------------------------------------------------ decided columns
+
+    def _columns(self, tab: _Table, lay: _Layout) -> list[_Column | None]:
+        """Per column: its decided cells in this block (None: none). Keeps each column's
+        joined buffer in ``tab.joined`` for the scan of the undecided rest."""
+        ncols, flat = tab.ncols, lay.flat
+        out: list[_Column | None] = []
+        tab.joined = []
+        for c in range(ncols):
+            cells = flat[c::ncols]
+            joined = b"\n".join(cells)
+            tab.joined.append(joined)
+            col = None
+            terms = tab.terms[c] if c < len(tab.terms) else ()
+            if terms and cells:
+                col = self._numbers(c, terms, cells, joined)
+            if (col is None or col.fast is not None) and b"@" in joined:
+                col = _merge(col, self._emails(c, cells, joined))
+            out.append(col)
+        return out
+
+    def _decision(self, terms: tuple[Term, ...], shape: bytes) -> _Decision | None:
+        key = (terms, shape)
+        got = self._decisions.get(key, _MISSING)
+        if got is _MISSING:
+            got = self._decide(terms, shape)
+            if len(self._decisions) > 4096:  # shapes come from the outside
+                self._decisions.clear()
+            self._decisions[key] = got
+        return got  # type: ignore[return-value]
+
+    def _decide(self, terms: tuple[Term, ...], shape: bytes) -> _Decision | None:
+        """A cell of this shape is decided when exactly one shape pattern matches it whole
+        (then on_match takes it as it is: a delimiter, line end or segment edge next to it is
+        no separator, so no group is added, no '1' prefix taken, and it is not part of a
+        longer number) and the header decides."""
+        if not shape or b"\n" in shape:
+            return None
+        hits = self._shapes.matches(b"\n" + shape + b"\n")  # type: ignore[union-attr]
+        if len(hits) != 1:
+            return None
+        pid, frm, to = hits[0]
+        back = self.back[pid]
+        if (to - back if back else frm) != 1 or to != len(shape) + 1:
+            return None
+        plan = self.router.cell_plan(shape, terms)  # type: ignore[union-attr]
+        if plan is None:
+            return None
+        raw = self.patterns[pid].data == "a"
+        outcome = (raw, tuple((c.det, c.entity, c.checksum, c.extend) for c in plan))
+        return _Decision(pid, raw, plan, outcome)
+
+    def _numbers(self, c: int, terms: tuple[Term, ...], cells: list[bytes],
+                 joined: bytes) -> _Column | None:
+        n = len(cells)
+        shaped = joined.translate(_SHAPE)
+        decisions = {s: self._decision(terms, s) for s in _distinct(shaped, n)}
+        outcomes = {d.outcome: d for d in decisions.values() if d is not None}
+        if not outcomes:
+            return None
+        if len(outcomes) == 1 and None not in decisions.values():
+            d = next(iter(outcomes.values()))
+            values = joined if d.raw else joined.translate(None, _NOT_DIGITS_NL)
+            return self._column(c, d.plan, values, n, None)
+        # Mixed: the header row, undecided cells, several plans. One group per outcome.
+        per_cell = list(map(decisions.__getitem__, shaped.split(b"\n")))
+        fast = [d is not None for d in per_cell]
+        norms: list[str | None] = [None] * n
+        info: list[tuple | None] = [None] * n
+        for d in outcomes.values():
+            idx = [i for i, x in enumerate(per_cell) if x is not None and x.outcome == d.outcome]
+            values = b"\n".join(cells[i] for i in idx)
+            if not d.raw:
+                values = values.translate(None, _NOT_DIGITS_NL)
+            group = self._column(c, d.plan, values, len(idx), None)
+            for j, i in enumerate(idx):
+                norms[i] = group.norms[j]
+                info[i] = group.info_of(j) if norms[i] is not None else None
+        return _Column(c, norms, info, fast)
+
+    def _column(self, c: int, plan: tuple, values: bytes, n: int,
+                fast: list[bool] | None) -> _Column:
+        """Validate n '\\n'-separated values by the plan: the first candidate that accepts a
+        value reports it (verdict 'header')."""
+        if not plan:
+            return _Column(c, [None] * n, None, fast)
+        first = plan[0]
+        norms = self._validate(first.det, values, n)
+        if len(plan) == 1 or None not in norms:
+            return _Column(c, norms, _header_info(first), fast)
+        info: list[tuple | None] = [_header_info(first) if x is not None else None
+                                    for x in norms]
+        vals = values.split(b"\n")
+        for i in [i for i, x in enumerate(norms) if x is None]:
+            for cand in plan[1:]:
+                norm = cand.det.validate(vals[i])
+                if norm is not None:
+                    norms[i], info[i] = norm, _header_info(cand)
+                    break
+        return _Column(c, norms, info, fast)
+
+    def _validate(self, det: NumberDetector, values: bytes, n: int) -> list[str | None]:
+        """det.validate over n '\\n'-separated values: one hyperscan pass when all have the
+        same length and the detector describes its invalid values, else value by value."""
+        width = values.find(b"\n") if n > 1 else len(values)
+        if width > 0 and values[width::width + 1] == b"\n" * (n - 1) \
+                and len(values) == n * (width + 1) - 1:
+            db = self._invalid_db(det, width)
+            if db is not None:
+                norms: list[str | None] = values.decode("ascii").split("\n")  # type: ignore
+                framed = b"\n" + values + b"\n"
+                for _, _, to in db.matches(framed):
+                    norms[(to - width - 2) // (width + 1)] = None
+                return norms
+        return det.validate_many(values.split(b"\n"))
+
+    def _invalid_db(self, det: NumberDetector, width: int) -> _Db | None:
+        key = (id(det), width)
+        if key not in self._invalid:
+            exprs = det.invalid_patterns(width)
+            db = None
+            if exprs:
+                framed = [rb"\n(?:" + e + rb")\n" for e in exprs]
+                db = _Db(framed, range(len(framed)), [0] * len(framed))
+            with self._lock:
+                self._invalid[key] = db
+        return self._invalid[key]
+
+    def _emails(self, c: int, cells: list[bytes], joined: bytes) -> _Column | None:
+        """Cells that are one plain address: the trigger fires once, at its '@', and
+        on_match's verdict depends on the domain alone."""
+        n = len(cells)
+        framed = b"\n" + joined + b"\n"
+        bad = _lines_hit(framed, self._faults.matches(framed))
+        if len(bad) == n:
+            return None
+        # A number shape inside an address (jo.1234567@x.org) is another match: not decided.
+        bad |= _lines_hit(framed, self._shapes.matches(framed))  # type: ignore[union-attr]
+        if len(bad) == n:
+            return None
+        info = (E.EMAIL, SCORE_FORMAT, "format", None)
+        good = None
+        if bad:  # the header row, empty cells, a few odd ones: leave them to the general path
+            good = [i for i in range(n) if i not in bad]
+            joined = b"\n".join([cells[i] for i in good])
+        # Only address bytes remain (see _EMAIL_FAULTS): plain ASCII.
+        norms: list[str | None] = joined.lower().decode("ascii").split("\n")  # type: ignore
+        domains = _DOMAIN_OF.findall(joined)
+        ok = {d: self._domain_ok(d) for d in set(domains)}
+        if not all(ok.values()):
+            for i, d in enumerate(domains):
+                if not ok[d]:
+                    norms[i] = None
+        if good is None:
+            return _Column(c, norms, info, None)
+        full: list[str | None] = [None] * n
+        fast = [False] * n
+        for j, i in enumerate(good):
+            full[i] = norms[j]
+            fast[i] = True
+        return _Column(c, full, info, fast)
+
+    def _domain_ok(self, domain: bytes) -> bool:
+        got = self._domains.get(domain)
+        if got is None:
+            got = self.email.domain_ok(domain)  # type: ignore[union-attr]
+            if len(self._domains) > 65536:
+                self._domains.clear()
+            self._domains[domain] = got
+        return got
+
+    # ------------------------------------------------------------------ the rest
+
+    def _rest(self, tab: _Table, lay: _Layout, cols: list[_Column | None], a: int) -> list[int]:
+        """Keys of the dense patterns' matches in undecided cells and irregular lines, as a
+        scan of the whole segment would produce them."""
+        keys: list[int] = []
+        dense = self._dense
+        ncols = tab.ncols
+        for c in range(ncols):
+            col = cols[c]
+            if col is not None and col.fast is None:
+                continue
+            if col is None:
+                buf = tab.joined[c]
+            else:
+                buf = b"\n".join(b"" if f else x for x, f in zip(lay.flat[c::ncols], col.fast))
+            found = dense.matches(buf)  # type: ignore[union-attr]
+            if not found:
+                continue
+            row, seen = 0, 0
+            for pid, frm, to in found:
+                row += buf.count(b"\n", seen, to)
+                seen = to
+                at = a + lay.cell_start(row, c, ncols) - (buf.rfind(b"\n", 0, to) + 1)
+                keys.append(self._key(pid, at + frm, at + to))
+        irregular = lay.irregular()
+        if irregular:
+            buf = b"\n".join(lay.lines[i] for i in irregular)
+            found = dense.matches(buf)  # type: ignore[union-attr]
+            row, seen = 0, 0
+            starts = lay.starts()
+            for pid, frm, to in found:
+                row += buf.count(b"\n", seen, to)
+                seen = to
+                at = a + starts[irregular[row]] - (buf.rfind(b"\n", 0, to) + 1)
+                keys.append(self._key(pid, at + frm, at + to))
+        return keys
+
+    def _key(self, pid: int, frm: int, to: int) -> int:
+        """The scanner's sort key of a match at data[frm:to] (``scanner._collect``): without
+        start-of-match tracking hyperscan reports start 0, so the length field is ``to``."""
+        length = to if self.back[pid] else to - frm
+        return to << 40 | (length & 0xFFFFFF) << 16 | pid
+
+    def _predicted(self, tab: _Table, lay: _Layout, cols: list[_Column | None],
+                   glines: set[int], line_starts: list[int]) -> list[int]:
+        """Keys of the matches the decided cells of these lines produce (known from their
+        shape: one shape pattern over the whole cell, or the e-mail trigger at its '@')."""
+        keys = []
+        ncols, flat = tab.ncols, lay.flat
+        for li in glines:
+            r = lay.row_of_line(li)
+            if r is None:
+                continue
+            at = line_starts[li]
+            for c in range(ncols):
+                cell = flat[r * ncols + c]
+                col = cols[c]
+                if col is not None and col.decided(r):
+                    if b"@" in cell:
+                        x = at + cell.index(b"@")
+                        keys.append(self._key(self.email_pid, x - 1, x + 2))
+                    else:
+                        d = self._decision(tab.terms[c], cell.translate(_SHAPE))
+                        assert d is not None
+                        keys.append(self._key(d.pid, at, at + len(cell)))
+                at += len(cell) + 1
+        return keys
+
+    # ------------------------------------------------------------------ handlers
+
+    def _spans(self, tab: _Table, keys: list[int]) -> list[tuple[int, int]]:
+        """What the handlers would report for these matches (spans, before one value/one type
+        resolution): the lines those findings touch go through the handlers."""
+        spans: list = []
+        st = _SpanRecorder(self.scanner, tab.data, tab.starts, tab.segments, tab.k, tab.k + 1,
+                           spans)
+        st.set_segment(tab.k)
+        self._run(st, keys, None)
+        return spans
+
+    def _replay(self, tab: _Table, keys: list[int], deadline: float | None) -> tuple[list, bool]:
+        out: list[Row] = []
+        st = ScanState(self.scanner, tab.data, tab.starts, tab.segments, tab.k, tab.k + 1, out)
+        st.set_segment(tab.k)
+        return out, self._run(st, keys, deadline)
+
+    def _run(self, st: ScanState, keys: list[int], deadline: float | None) -> bool:
+        handlers = self.scanner._handlers
+        countdown = DEADLINE_EVERY
+        for key in keys:
+            to = key >> 40
+            on_match, back, pat = handlers[key & 0xFFFF]
+            on_match(st, pat, to - (back or (key >> 16) & 0xFFFFFF), to)
+            countdown -= 1
+            if not countdown:
+                countdown = DEADLINE_EVERY
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+        return True
+
+    def _parts(self, block: _BlockFindings, lay: _Layout, glines: list[int],
+               line_starts: list[int], rows: list[Row]) -> list:
+        """The block's findings in order: runs of decided rows between groups of general
+        lines, whose findings are the handlers' rows."""
+        parts: list = []
+        li = 0      # first line not yet covered
+        ri = 0      # first handler row not yet placed
+        g = 0
+        nlines = lay.nlines()
+        while li < nlines:
+            if g < len(glines):
+                g0 = glines[g]
+                g1 = g0
+                while g + 1 < len(glines) and glines[g + 1] == g1 + 1:
+                    g += 1
+                    g1 = glines[g]
+                g += 1
+            else:
+                g0 = g1 = nlines
+            if li < g0 and block.cols:
+                r0 = _first_row(lay, li)
+                r1 = _first_row(lay, g0)
+                if r0 < r1:
+                    parts.append(TableRun(block, r0, r1))
+            if g0 < nlines:
+                end = line_starts[g1 + 1]
+                rj = ri
+                while rj < len(rows) and rows[rj][2] < end:
+                    rj += 1
+                if rj > ri:
+                    parts.append(rows[ri:rj])
+                ri = rj
+            li = g1 + 1
+        if ri < len(rows):
+            parts.append(rows[ri:])
+        return parts
+
+
+def _distinct(joined: bytes, n: int) -> list[bytes]:
+    """The distinct values of joined ("v\nv\n...", n values): guessed from the first values
+    and verified by counting whole-value occurrences (C-level); split when the guess misses."""
+    guess = dict.fromkeys(joined[:4096].split(b"\n")[:64])
+    if len(joined) > 4096:
+        guess.pop(joined[:4096].rpartition(b"\n")[2], None)  # maybe cut short
+    if guess and b"" not in guess:
+        framed = b"\n" + joined.replace(b"\n", b"\n\n") + b"\n"
+        if sum(framed.count(b"\n" + v + b"\n") for v in guess) == n:
+            return list(guess)
+    return list(dict.fromkeys(joined.split(b"\n")))
+
+
+def _first_row(lay: _Layout, li: int) -> int:
+    """Index of the first regular row at or after line li."""
+    return li if lay.reg is None else bisect_left(lay.reg, li)
+
+
+def _header_info(cand: Any) -> tuple:
+    return (cand.entity, SCORE_HEADER + CHECKSUM_BONUS if cand.checksum else SCORE_HEADER,
+            "header", cand.det if cand.extend else None)
+
+
+def _merge(a: _Column | None, b: _Column | None) -> _Column | None:
+    """Number and e-mail decisions of one column (they never decide the same cell)."""
+    if a is None or b is None:
+        return a or b
+    n = len(a.norms)
+    fa = a.fast or [True] * n
+    fb = b.fast or [True] * n
+    norms = [x if f else y for x, y, f in zip(a.norms, b.norms, fa)]
+    info = [(a.info_of(i) if fa[i] else b.info_of(i)) if norms[i] is not None else None
+            for i in range(n)]
+    fast = [x or y for x, y in zip(fa, fb)]
+    return _Column(a.c, norms, info, fast)
+
+
+class _SpanRecorder(ScanState):
+    __slots__ = ()
+
+    def emit(self, entity: str, s: int, e: int, score: float, verdict: str, norm: str) -> None:
+        self.out.append((s - self.lo, e - self.lo))
+
+
+class _Table:
+    """One table segment being scanned."""
+
+    __slots__ = ("data", "k", "delim", "ncols", "terms", "segments", "starts", "joined")
+
+    def __init__(self, path: TablePath, segments: Sequence[Segment], starts: list[int],
+                 k: int):
+        seg = segments[k]
+        table = seg.table
+        assert table is not None
+        self.data = seg.data
+        self.k = k
+        self.delim = table.delimiter
+        self.ncols = len(table.header)
+        self.terms = path.scanner.header_terms(table)
+        self.segments = segments
+        self.starts = starts
+        self.joined: list[bytes] = []
+
+
+class _BlockFindings:
+    """The decided columns of one block, shared by its runs."""
+
+    __slots__ = ("data", "k", "a", "b", "delim", "ncols", "reg", "cols")
+
+    def __init__(self, tab: _Table, a: int, b: int, lay: _Layout, cols: list[_Column]):
+        self.data, self.k, self.a, self.b = tab.data, tab.k, a, b
+        self.delim, self.ncols, self.reg = tab.delim, tab.ncols, lay.reg
+        self.cols = [c for c in cols if any(map(is_not, c.norms, repeat(None)))]
+
+
+class TableRun:
+    """Findings of consecutive regular rows of a table block decided column by column: as
+    columns of canonical values; offsets are worked out (by splitting the block again) only
+    when rows are asked for."""
+
+    __slots__ = ("block", "r0", "r1", "_n")
+
+    def __init__(self, block: _BlockFindings, r0: int, r1: int):
+        self.block, self.r0, self.r1 = block, r0, r1
+        self._n = -1
+
+    def __len__(self) -> int:
+        if self._n < 0:
+            r0, r1 = self.r0, self.r1
+            self._n = sum(r1 - r0 - c.norms[r0:r1].count(None) for c in self.block.cols)
+        return self._n
+
+    def batch(self) -> Batch:
+        r0, r1 = self.r0, self.r1
+        cols = self.block.cols
+        norms_in = [c.norms[r0:r1] for c in cols]
+        infos = [c.info if isinstance(c.info, tuple) else c.info[r0:r1] for c in cols]
+        if len(cols) == 1:
+            norms_all = norms_in[0]
+            info_all: Any = infos[0]
+        else:
+            norms_all = list(chain.from_iterable(zip(*norms_in)))
+            if all(isinstance(i, tuple) for i in infos):
+                info_all = list(chain.from_iterable(repeat(tuple(infos), r1 - r0)))
+            else:
+                info_all = list(chain.from_iterable(zip(*(
+                    repeat(i, r1 - r0) if isinstance(i, tuple) else i for i in infos))))
+        keep = list(map(is_not, norms_all, repeat(None)))
+        norms = list(compress(norms_all, keep))
+        if isinstance(info_all, tuple):
+            types = [info_all[0]] * len(norms)
+            verdicts = [info_all[2]] * len(norms)
+        else:
+            kept = list(compress(info_all, keep))
+            types = [i[0] for i in kept]
+            verdicts = [i[2] for i in kept]
+        return types, verdicts, norms, [self.block.k] * len(norms)
+
+    def rows(self) -> list[Row]:
+        blk = self.block
+        lay = _Layout(blk.data[blk.a:blk.b], blk.delim, blk.ncols)
+        ncols, flat = blk.ncols, lay.flat
+        line_starts = lay.starts()
+        per_col = []
+        for col in blk.cols:
+            c = col.c
+            got = []
+            for r in range(self.r0, self.r1):
+                norm = col.norms[r]
+                if norm is None:
+                    got.append(None)
+                    continue
+                entity, score, verdict, ext = col.info_of(r)
+                s = blk.a + lay.cell_start(r, c, ncols)
+                e = s + len(flat[r * ncols + c])
+                if ext is not None:
+                    s = ext.extend(blk.data, s, 0)
+                got.append((entity, blk.k, s, e, score, verdict, norm))
+            per_col.append(got)
+        return [x for x in chain.from_iterable(zip(*per_col)) if x is not None]
