@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from table_samples import table
 
 from agent.detect import Scanner, tables
+from agent.detect import scanner as scanner_module
 from agent.detect import validation as v
 from agent.detect.model import Finding
 from agent.extract.model import Segment, TableLayout
@@ -28,13 +29,23 @@ def reference() -> Scanner:
 
 @contextmanager
 def small_tables(block: int = 1 << 20):
-    """Let small tables take the fast path, in blocks of ``block`` bytes."""
-    saved = tables.MIN_TABLE, tables.BLOCK_BYTES
-    tables.MIN_TABLE, tables.BLOCK_BYTES = 0, block
+    """Let small tables take the fast path, in blocks of ``block`` bytes; yields a list that
+    collects the size of every table the fast path scanned."""
+    saved = tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW
+    seen: list[int] = []
+    scan = tables.TablePath.scan
+
+    def counted(self, segments, starts, k, deadline, parts):
+        seen.append(len(segments[k].data))
+        return scan(self, segments, starts, k, deadline, parts)
+
+    tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW = 0, block, 0
+    tables.TablePath.scan = counted  # type: ignore[method-assign]
     try:
-        yield
+        yield seen
     finally:
-        tables.MIN_TABLE, tables.BLOCK_BYTES = saved
+        tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW = saved
+        tables.TablePath.scan = scan  # type: ignore[method-assign]
 
 
 def _rows(scanner: Scanner, segments: list[Segment], **kw):
@@ -72,9 +83,10 @@ def _segment(data: bytes, header: tuple[str, ...], delim: str) -> Segment:
 def test_random_tables_match_the_general_path(scanner, reference, delim, seed):
     r = random.Random(seed * 31 + ord(delim))
     data, header = table(r, delim, rows=400, crlf=seed % 3 == 2)
-    with small_tables(block=r.choice([1 << 20, 2000, 300])):
+    with small_tables(block=r.choice([1 << 20, 2000, 300])) as seen:
         rows = assert_same(scanner, reference, [_segment(data, header, delim)])
     assert rows  # the tables are built to contain findings
+    assert seen  # and went through the fast path
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,8 +95,9 @@ def test_random_tables_match_the_general_path(scanner, reference, delim, seed):
        crlf=st.booleans())
 def test_property_same_findings(scanner, reference, seed, delim, rows, block, crlf):
     data, header = table(random.Random(seed), delim, rows=rows, crlf=crlf)
-    with small_tables(block):
+    with small_tables(block) as seen:
         assert_same(scanner, reference, [_segment(data, header, delim)])
+    assert seen
 
 
 def test_dense_records_take_the_fast_path_and_match(scanner, reference):
@@ -129,8 +142,9 @@ def test_dense_records_take_the_fast_path_and_match(scanner, reference):
 ])
 def test_interactions_across_cells(scanner, reference, body, header):
     delim = "\t" if "\t" in body.split("\n")[0] else ","
-    with small_tables(block=200):
+    with small_tables(block=200) as seen:
         assert_same(scanner, reference, [_segment(body.encode(), header, delim)])
+    assert seen
 
 
 def test_long_lines_keep_the_general_rule(scanner, reference):
@@ -139,8 +153,9 @@ def test_long_lines_keep_the_general_rule(scanner, reference):
     body = ("note,ssn\n" + "ok,536225555\n" * 10 + f"{long_note},536225556\n"
             + "ok,536225557\n" * 10).encode()
     assert len(body) > 65536
-    with small_tables():
+    with small_tables() as seen:
         rows = assert_same(scanner, reference, [_segment(body, ("note", "ssn"), ",")])
+    assert seen
     assert [r[6] for r in rows] == ["536225555"] * 10 + ["536225557"] * 10
 
 
@@ -154,15 +169,17 @@ def test_tables_among_other_segments(scanner, reference):
         else:
             segs.append(Segment(f"SSN {dashed(valid_ssn(r))} mail a{i}@gmail.com".encode(),
                                 f"part{i}"))
-    with small_tables(block=700):
+    with small_tables(block=700) as seen:
         assert_same(scanner, reference, segs)
+    assert len(seen) == 3
 
 
 def test_password_field_table_is_left_to_the_general_path(scanner, reference):
     data = ("pw\n" + "hunter22\n" * 50).encode()
     seg = Segment(data, "form:password", field="password", table=TableLayout(b",", ("pw",)))
-    with small_tables():
+    with small_tables() as seen:
         assert_same(scanner, reference, [seg])
+    assert not seen
 
 
 def test_deadline_in_the_past(scanner):
@@ -191,7 +208,7 @@ def test_threads_share_the_table_path(scanner, reference):
     for _ in range(4):
         data, header = table(r, ",", rows=300)
         inputs.append([_segment(data, header, ",")])
-    with small_tables(block=900):
+    with small_tables(block=900) as seen:
         expected = [list(reference.scan(s).rows()) for s in inputs]
         errors: list[BaseException] = []
 
@@ -208,6 +225,7 @@ def test_threads_share_the_table_path(scanner, reference):
         for t in threads:
             t.join()
     assert not errors
+    assert len(seen) == 4 * 5
 
 
 # ---------------------------------------------------------------------- the rules it relies on
