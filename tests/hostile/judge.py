@@ -89,8 +89,9 @@ def _reasons(j: Judgement, case: Case, reasons: set[str]) -> None:
     if case.reasons and not reasons & case.reasons:
         j.add("wrong", f"reasons {sorted(reasons) or 'none'}, expected one of "
                        f"{sorted(case.reasons)}")
-    if not case.reasons and case.verdict in ("block", "allow") and reasons - {"unsupported"}:
-        j.add("wrong", f"body should be read whole, got {sorted(reasons)}")
+    unexpected = reasons - {"unsupported"} - case.tolerate
+    if not case.reasons and case.verdict in ("block", "allow") and unexpected:
+        j.add("wrong", f"body should be read whole, got {sorted(unexpected)}")
 
 
 def judge_outcome(case: Case, out: Outcome, *, host: str, incident: dict | None,

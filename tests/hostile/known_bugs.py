@@ -30,6 +30,23 @@ bug("pdf-300k-text-operators", {"inproc", "agent"},
     "the operator loop interruptible; content-stream parsing (linear, up to pypdf's 75 MB "
     "decode cap) still is not.")
 
+bug("ssn-flood-30mb", {"agent"},
+    "agent/detect/scanner.py Scanner.scan keeps a Finding for every validated candidate "
+    "(~400 bytes of RSS each) and agent/inspect.py summarizes them only at the end: a body "
+    "whose every 12 bytes is an SSN costs ~36 bytes of memory per body byte (2 MB -> +75 MB, "
+    "12 MB -> +425 MB, 30 MB -> worker VmHWM 1.1 GiB). Only the time budget bounds it (the "
+    "scan covers ~27 MB in 10 s here), so a faster machine or a larger budget means more; two "
+    "workers at once ~2.3 GiB. Counting per type past a cap (keeping MAX_DISTINCT values) "
+    "would bound it.")
+bug("pdf-flate-bomb-5-pages-of-70mb", {"agent"},
+    "agent/extract/pdf.py leaves pypdf's own stream limit in force (75 MB decoded per "
+    "FlateDecode stream) and does not charge decoded streams to Limits.max_extracted_bytes or "
+    "max_ratio: a 358 KB PDF of 5 pages, each a FlateDecode stream of 70 MB of zeros, is "
+    "under 512 KiB so it is inspected on the proxy's own threads, and takes the proxy process "
+    "from ~120 MiB to 588 MiB VmHWM (four at once: ~2 GiB). pypdf.apply_configuration("
+    "zlib_maximum_output_length=..., stream_parsing_work_maximum_count=...) around the read "
+    "would bound it (pypdf 7.1, installed, has it; pyproject allows pypdf >= 5.0).")
+
 
 def marks(case: str, where: str) -> list:
     import pytest

@@ -353,8 +353,10 @@ class Bystander:
 
 # ------------------------------------------------------------------ the rig
 def write_config(path: Path, limits: dict, processes: int = 2) -> Path:
-    lines = [f"inspection_processes: {processes}", "limits:"]
-    lines += [f"  {k}: {v}" for k, v in limits.items()]
+    """An agent configuration file; ``limits`` overrides the shipped ones (empty: shipped)."""
+    lines = [f"inspection_processes: {processes}"]
+    if limits:
+        lines += ["limits:", *(f"  {k}: {v}" for k, v in limits.items())]
     path.write_text("\n".join(lines) + "\n")
     return path
 

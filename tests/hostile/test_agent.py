@@ -16,29 +16,55 @@ from .cases import CASES, OTHER_HOST, PASTE_HOST
 from .judge import MAIN_HWM_BOUND_KB
 from .known_bugs import marks
 from .rig import Rig
-from .runner import FAST_LIMITS, Sweep
+from .runner import FAST_LIMITS, SHIPPED_LIMITS, Sweep
 
 FAST = [c for c in CASES if not c.slow and c.agent_fast]
 TARGETS = [(c, PASTE_HOST) for c in FAST] + [(c, OTHER_HOST) for c in FAST if c.log_elsewhere]
+REST = [c for c in CASES if c not in FAST]
+SLOW_TARGETS = [(c, PASTE_HOST) for c in REST] + [(c, OTHER_HOST) for c in REST if c.log_elsewhere]
+
+
+def run_sweep(tmp, wire, targets, limits):
+    rig = Rig(tmp, limits)
+    s = Sweep(rig, wire)
+    for case, host in targets:
+        s.send(case, host)
+    return s, {(j.case, j.where): j for j in s.judge()}
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, wire):
-    rig = Rig(tmp_path_factory.mktemp("hostile-agent"), FAST_LIMITS)
+    s, judged = run_sweep(tmp_path_factory.mktemp("hostile-agent"), wire, TARGETS, FAST_LIMITS)
     try:
-        s = Sweep(rig, wire)
-        for case, host in TARGETS:
-            s.send(case, host)
-        judged = {(j.case, j.where): j for j in s.judge()}
         yield s, judged
     finally:
-        rig.close()
+        s.rig.close()
+
+
+@pytest.fixture(scope="module")
+def slow_sweep(tmp_path_factory, wire):
+    """The rest of the cases, with the shipped limits (what bench/bench_hostile.py also runs)."""
+    s, judged = run_sweep(tmp_path_factory.mktemp("hostile-agent-slow"), wire, SLOW_TARGETS,
+                          SHIPPED_LIMITS)
+    try:
+        yield s, judged
+    finally:
+        s.rig.close()
 
 
 @pytest.mark.parametrize("case, host", [
     pytest.param(c, h, id=f"{c.name}@{h}", marks=marks(c.name, "agent")) for c, h in TARGETS])
 def test_case(sweep, case, host):
     _, judged = sweep
+    j = judged[(case.name, host)]
+    assert j.ok, str(j)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case, host", [
+    pytest.param(c, h, id=f"{c.name}@{h}", marks=marks(c.name, "agent")) for c, h in SLOW_TARGETS])
+def test_slow_case(slow_sweep, case, host):
+    _, judged = slow_sweep
     j = judged[(case.name, host)]
     assert j.ok, str(j)
 
