@@ -12,10 +12,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, filterfalse, islice
+from itertools import filterfalse, islice
 
 from agent.detect.model import Finding
-from agent.detect.result import ScanResult
+from agent.detect.result import ScanResult, group
 from agent.extract import extract
 from agent.extract.model import ExtractionResult, FileInfo, Limits, Segment, Uninspectable
 from agent.masking import Hasher, mask
@@ -144,58 +144,60 @@ class DetectionTally:
         return added
 
     def add_scan(self, scan: ScanResult, segments: list[Segment]) -> bool:
-        """``add`` for a whole scan, from its columnar batches: a table of half a million
-        findings is counted without building a Finding (or a Python step) per finding."""
+        """``add`` for a whole scan, from its findings grouped by type: a table of half a
+        million findings is counted without a Finding object or a Python step per finding."""
         added = False
-        for types, verdicts, norms, segs in scan.batches():
-            added |= self.add_columns(types, verdicts, norms, segs, segments)
+        for batch in scan.by_type():
+            added |= self._add_type(*batch, segments)
         return added
 
     def add_columns(self, types: list[str], verdicts: list[str], norms: list[str],
                     segs: list[int], segments: list[Segment]) -> bool:
         """``add`` for findings given as columns, in order; the same Detections result."""
-        if not types:
+        added = False
+        for batch in group(types, verdicts, norms, segs):
+            added |= self._add_type(*batch, segments)
+        return added
+
+    def _add_type(self, t: str, verdicts: list[str], norms: list[str], segs: list[int],
+                  segments: list[Segment]) -> bool:
+        """Findings of type t, in order; what ``add`` does for each of them."""
+        if not norms:
             return False
-        if types.count(types[0]) == len(types):
-            groups = {types[0]: (verdicts, norms, segs)}
+        d = self.detections.get(t)
+        if d is None:
+            d = self.detections[t] = Detection(t)
+            self._seen[t] = set()
+        d.count += len(norms)
+        if verdicts.count(verdicts[0]) == len(verdicts):
+            d.verdicts[verdicts[0]] = d.verdicts.get(verdicts[0], 0) + len(verdicts)
         else:
-            groups = {}
-            for t in dict.fromkeys(types):
-                sel = list(map(t.__eq__, types))
-                groups[t] = (list(compress(verdicts, sel)), list(compress(norms, sel)),
-                             list(compress(segs, sel)))
-        for t, (vs, ns, ss) in groups.items():
-            d = self.detections.get(t)
-            if d is None:
-                d = self.detections[t] = Detection(t)
-                self._seen[t] = set()
-            d.count += len(ns)
-            for verdict, k in Counter(vs).items():
+            for verdict, k in Counter(verdicts).items():
                 d.verdicts[verdict] = d.verdicts.get(verdict, 0) + k
-            values = self._seen[t]
-            room = self.MAX_DISTINCT - len(values)
-            new = list(islice(filterfalse(values.__contains__, dict.fromkeys(ns)), max(room, 0)))
-            if new:
-                values.update(new)
-                d.distinct = len(values)
-                d.samples.extend(mask(t, x) for x in new[:max(MAX_SAMPLES - len(d.samples), 0)])
-                if self.hasher is not None:
-                    d.hashes.extend(self.hasher.digest(t, x)
-                                    for x in new[:max(MAX_HASHES - len(d.hashes), 0)])
-            for k in dict.fromkeys(ss):
-                if len(d.where) >= MAX_WHERE:
-                    break
-                where = segments[k].where
-                if where not in d.where:
-                    d.where.append(where)
+        values = self._seen[t]
+        room = max(self.MAX_DISTINCT - len(values), 0)
+        new = list(islice(filterfalse(values.__contains__, dict.fromkeys(norms)), room))
+        if new:
+            values.update(new)
+            d.distinct = len(values)
+            d.samples.extend(mask(t, x) for x in new[:max(MAX_SAMPLES - len(d.samples), 0)])
+            if self.hasher is not None:
+                d.hashes.extend(self.hasher.digest(t, x)
+                                for x in new[:max(MAX_HASHES - len(d.hashes), 0)])
+        for k in dict.fromkeys(segs):
+            if len(d.where) >= MAX_WHERE:
+                break
+            where = segments[k].where
+            if where not in d.where:
+                d.where.append(where)
         return True
 
 
 def _email_domains(scan: ScanResult) -> frozenset[str]:
     domains: set[str] = set()
-    for types, _, norms, _ in scan.batches():
-        emails = set(compress(norms, map("EMAIL".__eq__, types)))
-        domains.update(e.rpartition("@")[2].lower() for e in emails)
+    for t, _, norms, _ in scan.by_type():
+        if t == "EMAIL":
+            domains.update(e.rpartition("@")[2].lower() for e in set(norms))
     return frozenset(domains)
 
 

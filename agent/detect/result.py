@@ -18,7 +18,8 @@ columns without building any object per finding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import eq, itemgetter
 from typing import Protocol
 
 from agent.detect.model import Finding
@@ -27,6 +28,8 @@ from agent.detect.model import Finding
 Row = tuple[str, int, int, int, float, str, str]
 # One part's findings as columns: types, verdicts, norms, segment indices (same length).
 Batch = tuple[list[str], list[str], list[str], list[int]]
+# Findings of one type from one part, in order: type, verdicts, norms, segment indices.
+TypeBatch = tuple[str, list[str], list[str], list[int]]
 
 _BATCH = itemgetter(0, 5, 6, 1)
 
@@ -37,6 +40,8 @@ class ColumnarPart(Protocol):
     def rows(self) -> list[Row]: ...
 
     def batch(self) -> Batch: ...
+
+    def by_type(self) -> list[TypeBatch]: ...
 
 
 Part = list[Row] | ColumnarPart
@@ -82,10 +87,22 @@ class ScanResult:
             if not part:
                 continue
             if isinstance(part, list):
-                types, verdicts, norms, segs = (list(c) for c in zip(*map(_BATCH, part)))
+                types, verdicts, norms, segs = (list(c) for c in zip(*map(_BATCH, part),
+                                                                         strict=True))
                 yield types, verdicts, norms, segs
             else:
                 yield part.batch()
+
+    def by_type(self) -> Iterator[TypeBatch]:
+        """The findings grouped by type within each part, in order (see ``group``): what a
+        per-type summary needs, without a Python step per finding."""
+        for part in self.parts:
+            if not part:
+                continue
+            if isinstance(part, list):
+                yield from group(*(list(c) for c in zip(*map(_BATCH, part), strict=True)))
+            else:
+                yield from part.by_type()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScanResult):
@@ -99,3 +116,19 @@ class ScanResult:
         # Counts only: findings carry raw values (norm) that must not reach a log line.
         return (f"ScanResult(findings={self.count}, timed_out={self.timed_out}, "
                 f"bytes_scanned={self.bytes_scanned})")
+
+
+def group(types: list[str], verdicts: list[str], norms: list[str],
+          segs: list[int]) -> list[TypeBatch]:
+    """Split columns by type: one batch per type, types in order of first occurrence, each
+    type's findings in their order."""
+    if not types:
+        return []
+    if types.count(types[0]) == len(types):
+        return [(types[0], verdicts, norms, segs)]
+    out = []
+    for t in dict.fromkeys(types):
+        sel = list(map(eq, types, repeat(t)))
+        out.append((t, list(compress(verdicts, sel)), list(compress(norms, sel)),
+                    list(compress(segs, sel))))
+    return out

@@ -42,7 +42,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, repeat
-from operator import is_not
+from operator import add, is_not
 from typing import TYPE_CHECKING, Any
 
 import hyperscan
@@ -51,7 +51,7 @@ from agent.detect import entities as E
 from agent.detect.detectors.base import CHECKSUM_BONUS, SCORE_FORMAT, SCORE_HEADER, Pattern
 from agent.detect.detectors.email import EmailDetector
 from agent.detect.detectors.number import _SHAPE, NumberRouter
-from agent.detect.result import Batch, Row
+from agent.detect.result import Batch, Row, TypeBatch, group
 from agent.detect.scanner import DEADLINE_EVERY, MAX_ROW, ScanState, _collect
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class _Layout:
         lines = self.lines
         want = ncols - 1
         counts = list(map(bytes.count, lines, repeat(delim)))
-        self.reg = [i for i, (n, ln) in enumerate(zip(counts, lines))
+        self.reg = [i for i, (n, ln) in enumerate(zip(counts, lines, strict=True))
                     if n == want and len(ln) < MAX_ROW]
         rows = [lines[i] for i in self.reg]
         self.nrows = len(rows)
@@ -576,7 +576,8 @@ class TablePath:
             if col is None:
                 buf = tab.joined[c]
             else:
-                buf = b"\n".join(b"" if f else x for x, f in zip(lay.flat[c::ncols], col.fast))
+                buf = b"\n".join(b"" if f else x for x, f in zip(lay.flat[c::ncols], col.fast,
+                                                                          strict=True))
             found = dense.matches(buf)  # type: ignore[union-attr]
             if not found:
                 continue
@@ -730,10 +731,10 @@ def _merge(a: _Column | None, b: _Column | None) -> _Column | None:
     n = len(a.norms)
     fa = a.fast or [True] * n
     fb = b.fast or [True] * n
-    norms = [x if f else y for x, y, f in zip(a.norms, b.norms, fa)]
+    norms = [x if f else y for x, y, f in zip(a.norms, b.norms, fa, strict=True)]
     info = [(a.info_of(i) if fa[i] else b.info_of(i)) if norms[i] is not None else None
             for i in range(n)]
-    fast = [x or y for x, y in zip(fa, fb)]
+    fast = [x or y for x, y in zip(fa, fb, strict=True)]
     return _Column(a.c, norms, info, fast)
 
 
@@ -795,48 +796,78 @@ class TableRun:
     def batch(self) -> Batch:
         r0, r1 = self.r0, self.r1
         cols = self.block.cols
+        n = r1 - r0
         norms_in = [c.norms[r0:r1] for c in cols]
-        infos = [c.info if isinstance(c.info, tuple) else c.info[r0:r1] for c in cols]
         if len(cols) == 1:
             norms_all = norms_in[0]
-            info_all: Any = infos[0]
         else:
-            norms_all = list(chain.from_iterable(zip(*norms_in)))
-            if all(isinstance(i, tuple) for i in infos):
-                info_all = list(chain.from_iterable(repeat(tuple(infos), r1 - r0)))
-            else:
-                info_all = list(chain.from_iterable(zip(*(
-                    repeat(i, r1 - r0) if isinstance(i, tuple) else i for i in infos))))
+            norms_all = list(chain.from_iterable(zip(*norms_in, strict=True)))
         keep = list(map(is_not, norms_all, repeat(None)))
         norms = list(compress(norms_all, keep))
-        if isinstance(info_all, tuple):
-            types = [info_all[0]] * len(norms)
-            verdicts = [info_all[2]] * len(norms)
+        if all(isinstance(c.info, tuple) for c in cols):
+            types_row = tuple(c.info[0] for c in cols)
+            verdicts_row = tuple(c.info[2] for c in cols)
+            types = list(compress(chain.from_iterable(repeat(types_row, n)), keep))
+            verdicts = list(compress(chain.from_iterable(repeat(verdicts_row, n)), keep))
         else:
-            kept = list(compress(info_all, keep))
+            infos = [repeat(c.info, n) if isinstance(c.info, tuple) else c.info[r0:r1]
+                     for c in cols]
+            kept = list(compress(chain.from_iterable(zip(*infos, strict=True)), keep))
             types = [i[0] for i in kept]
             verdicts = [i[2] for i in kept]
         return types, verdicts, norms, [self.block.k] * len(norms)
 
+    def by_type(self) -> list[TypeBatch]:
+        cols = self.block.cols
+        if not all(isinstance(c.info, tuple) for c in cols):
+            return group(*self.batch())
+        r0, r1 = self.r0, self.r1
+        members: dict[str, list] = {}   # entity -> its columns' (first row, column, ...)
+        for j, col in enumerate(cols):
+            norms = col.norms[r0:r1]
+            keep = list(map(is_not, norms, repeat(None)))
+            if True in keep:
+                members.setdefault(col.info[0], []).append((keep.index(True), j, col, norms,
+                                                            keep))
+        out = []
+        # Types in order of first occurrence, row by row, column by column within a row.
+        for entity, ms in sorted(members.items(), key=lambda e: min(m[:2] for m in e[1])):
+            if len(ms) == 1:
+                _, _, col, norms, keep = ms[0]
+                kept = list(compress(norms, keep))
+                verdicts = [col.info[2]] * len(kept)
+            else:
+                keep = list(chain.from_iterable(zip(*(m[4] for m in ms), strict=True)))
+                kept = list(compress(chain.from_iterable(zip(*(m[3] for m in ms), strict=True)),
+                                     keep))
+                row = tuple(m[2].info[2] for m in ms)
+                verdicts = list(compress(chain.from_iterable(repeat(row, r1 - r0)), keep))
+            out.append((entity, verdicts, kept, [self.block.k] * len(kept)))
+        return out
+
     def rows(self) -> list[Row]:
         blk = self.block
         lay = _Layout(blk.data[blk.a:blk.b], blk.delim, blk.ncols)
-        ncols, flat = blk.ncols, lay.flat
-        line_starts = lay.starts()
+        ncols, flat, r0, r1 = blk.ncols, lay.flat, self.r0, self.r1
+        starts = lay.starts()
+        # Cell offsets column by column: the line's start, plus each cell before and its
+        # delimiter.
+        offsets = [blk.a + starts[lay.line_of_row(r)] for r in range(r0, r1)]
+        by_col = {col.c: col for col in blk.cols}
         per_col = []
-        for col in blk.cols:
-            c = col.c
-            got = []
-            for r in range(self.r0, self.r1):
-                norm = col.norms[r]
-                if norm is None:
-                    got.append(None)
-                    continue
-                entity, score, verdict, ext = col.info_of(r)
-                s = blk.a + lay.cell_start(r, c, ncols)
-                e = s + len(flat[r * ncols + c])
-                if ext is not None:
-                    s = ext.extend(blk.data, s, 0)
-                got.append((entity, blk.k, s, e, score, verdict, norm))
-            per_col.append(got)
-        return [x for x in chain.from_iterable(zip(*per_col)) if x is not None]
+        for c in range(max(by_col) + 1):
+            cells = flat[r0 * ncols + c:r1 * ncols:ncols]
+            col = by_col.get(c)
+            if col is not None:
+                got: list[Row | None] = []
+                for i, (norm, cell, s) in enumerate(zip(col.norms[r0:r1], cells, offsets,
+                                                        strict=True)):
+                    if norm is None:
+                        got.append(None)
+                        continue
+                    entity, score, verdict, ext = col.info_of(r0 + i)
+                    start = s if ext is None else ext.extend(blk.data, s, 0)
+                    got.append((entity, blk.k, start, s + len(cell), score, verdict, norm))
+                per_col.append(got)
+            offsets = list(map(add, offsets, map((1).__add__, map(len, cells))))
+        return [x for x in chain.from_iterable(zip(*per_col, strict=True)) if x is not None]

@@ -19,6 +19,7 @@ from agent.detect import Scanner, tables
 from agent.detect import scanner as scanner_module
 from agent.detect import validation as v
 from agent.detect.model import Finding
+from agent.detect.result import group
 from agent.extract.model import Segment, TableLayout
 
 
@@ -71,6 +72,9 @@ def assert_same(fast: Scanner, reference: Scanner, segments: list[Segment]) -> l
     assert list(zip(types, verdicts, norms, segs, strict=True)) == [
         (r[0], r[5], r[6], r[1]) for r in want_rows]
     assert got.findings == [Finding(*r) for r in want_rows]
+    for part in got.parts:  # the per-type view (agent.inspect) of each columnar part
+        if not isinstance(part, list):
+            assert part.by_type() == group(*part.batch())
     return want_rows
 
 
