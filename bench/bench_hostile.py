@@ -102,7 +102,8 @@ def main() -> int:
           f"+ {INPROC_SLACK_SECONDS:g}s (in process); bystander <= {BYSTANDER_MAX_SECONDS:g}s")
     print("problems by kind:       " + ", ".join(f"{k} {kinds.get(k, 0)}" for k in KINDS))
     for j in failing:
-        known = " [known bug, pinned]" if j.case in BUGS else ""
+        side = "inproc" if j.where == "in-process" else "agent"
+        known = " [known bug, pinned]" if j.case in BUGS and side in BUGS[j.case].where else ""
         print(f"  - {j}{known}")
     return 1 if crashes or undecided else 0
 

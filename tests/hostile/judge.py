@@ -95,17 +95,24 @@ def _reasons(j: Judgement, case: Case, reasons: set[str]) -> None:
 
 
 def judge_outcome(case: Case, out: Outcome, *, host: str, incident: dict | None,
-                  smuggled: dict | None, arrived: bool, smuggled_arrived: bool,
+                  smuggled: dict | None, arrived: list[dict], smuggled_arrived: bool,
                   failures: dict[str, float], hwm_before: tuple[int, int], max_seconds: float,
                   fetched: int = 0, expect_log: bool = False) -> Judgement:
     """One case sent through the real agent.
 
-    ``incident``: the stored incident for the case's host and path (or None); ``failures``:
+    ``incident``: the stored incident for the case's host and path (or None); ``arrived``: what
+    the upstream logged for that path (method, length, sha256 per request); ``failures``:
     the increase of dlp_inspection_failures_total by reason during the case; ``hwm_before``:
     (main, worker) VmHWM before it; ``expect_log``: sent to a host where the rules log.
     """
     j = Judgement(case.name, host, out.seconds)
     kind = out.kind
+    delivered = any(r["length"] for r in arrived)
+    if (kind == "passed" and case.group == "stream" and incident is not None
+            and incident.get("action") == "block" and not delivered):
+        # the cut-off raced the upstream: it answered the emptied request before its connection
+        # closed, and that 200 reached the client; nothing was delivered and the block stands
+        kind = "cut"
     if not out.alive:
         j.add("crash", "agent process died")
     if kind == "error":
@@ -139,7 +146,7 @@ def judge_outcome(case: Case, out: Outcome, *, host: str, incident: dict | None,
             j.add("wrong", "the smuggled request reached upstream")
         return j
     if case.verdict == "not-forwarded":
-        if arrived:
+        if delivered:
             j.add("wrong", "a body with broken framing reached upstream")
         return j
 
@@ -150,6 +157,11 @@ def judge_outcome(case: Case, out: Outcome, *, host: str, incident: dict | None,
             j.add("wrong", f"incident action {incident.get('action')}, expected block")
         if arrived and kind == "blocked":
             j.add("wrong", "a blocked body reached upstream")
+        if arrived and kind == "cut" and case.group == "stream":
+            # the upstream logs a request only once its body is complete: a cut-off upload
+            # must reach it as an aborted request, never as a finished (shorter) one
+            j.add("wrong", f"the cut-off upload reached upstream as a complete request "
+                           f"({max(r['length'] for r in arrived)} bytes)")
         if kind == "blocked" and incident is not None and out.incident_id != incident.get("id"):
             j.add("wrong", "the block page names another incident")
     if expect_log:

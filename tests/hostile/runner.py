@@ -125,7 +125,7 @@ class Sweep:
         out = []
         for r in self.records:
             path = path_for(r.case)
-            arrived = bool(self.rig.arrived(r.host, path))
+            arrived = self.rig.arrived(r.host, path)
             smug = bool(self.rig.arrived(r.host, path + "/smuggled"))
             r.judgement = judge_outcome(
                 r.case, r.outcome, host=r.host, incident=by_key.get((r.host, path)),

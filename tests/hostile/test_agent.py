@@ -14,7 +14,7 @@ import pytest
 
 from .cases import CASES, OTHER_HOST, PASTE_HOST
 from .judge import MAIN_HWM_BOUND_KB
-from .known_bugs import marks
+from .known_bugs import assert_judged, marks
 from .rig import Rig
 from .runner import FAST_LIMITS, SHIPPED_LIMITS, Sweep
 
@@ -56,8 +56,7 @@ def slow_sweep(tmp_path_factory, wire):
     pytest.param(c, h, id=f"{c.name}@{h}", marks=marks(c.name, "agent")) for c, h in TARGETS])
 def test_case(sweep, case, host):
     _, judged = sweep
-    j = judged[(case.name, host)]
-    assert j.ok, str(j)
+    assert_judged(judged[(case.name, host)], case.name, "agent")
 
 
 @pytest.mark.slow
@@ -65,8 +64,7 @@ def test_case(sweep, case, host):
     pytest.param(c, h, id=f"{c.name}@{h}", marks=marks(c.name, "agent")) for c, h in SLOW_TARGETS])
 def test_slow_case(slow_sweep, case, host):
     _, judged = slow_sweep
-    j = judged[(case.name, host)]
-    assert j.ok, str(j)
+    assert_judged(judged[(case.name, host)], case.name, "agent")
 
 
 def test_agent_survived_and_stayed_in_bounds(sweep):

@@ -15,7 +15,7 @@ from agent.inspect import Inspector
 from . import bombs as B
 from .cases import CASES, PASTE_HOST, Env
 from .judge import INPROC_SLACK_SECONDS
-from .known_bugs import marks
+from .known_bugs import assert_judged, marks
 
 
 def _params(slow: bool):
@@ -26,14 +26,12 @@ def _params(slow: bool):
 
 @pytest.mark.parametrize("case", _params(slow=False))
 def test_case(inproc, wire, case):
-    j = inproc.run(case, wire if case.watch else None)
-    assert j.ok, str(j)
+    assert_judged(inproc.run(case, wire if case.watch else None), case.name, "inproc")
 
 
 @pytest.mark.parametrize("case", _params(slow=True))
 def test_slow_case(inproc, wire, case):
-    j = inproc.run(case, wire if case.watch else None)
-    assert j.ok, str(j)
+    assert_judged(inproc.run(case, wire if case.watch else None), case.name, "inproc")
 
 
 def test_a_readable_body_is_judged_clean(inproc):
