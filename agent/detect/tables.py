@@ -10,7 +10,8 @@ address is one (e-mail ignores context). So whole columns are decided at once:
 1. The segment is cut into blocks of whole lines. A line with exactly one delimiter per header
    column (delimiters inside quotes do not count, as in ``ScanState.fixed_evidence``) and
    shorter than ``MAX_ROW`` is a *regular row*; one ``split`` turns a block's regular rows into
-   cells, and each column is joined into one buffer ("cell\\ncell\\n...").
+   cells (``table_layout.Layout``), and each column is joined into one buffer
+   ("cell\\ncell\\n...").
 2. Number columns (header with terms): every cell's shape (``_SHAPE``) is looked up once per
    distinct shape: does exactly one shape pattern match the cell whole, and does the header
    decide (``NumberRouter.cell_plan``)? Then the plan's detector validates the whole column:
@@ -27,9 +28,9 @@ address is one (e-mail ignores context). So whole columns are decided at once:
    *general line*: all its matches, including the ones the decided cells would have produced,
    go through the detectors' handlers in order, exactly as in the general path.
 
-Decided findings stay columnar (``TableRun``): counts, distinct values and samples come from
-lists; offsets and ``Finding`` objects are computed only when asked for. The general path
-(``Scanner(fast_tables=False)``) is the reference: tests/detect/test_detect_tables.py and
+Decided findings stay columnar (``table_run.TableRun``): counts, distinct values and samples
+come from lists; offsets and ``Finding`` objects are computed only when asked for. The general
+path (``Scanner(fast_tables=False)``) is the reference: tests/detect/test_detect_tables.py and
 bench/bench_scan.py compare the two.
 """
 
@@ -41,8 +42,6 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress, repeat
-from operator import add, is_not
 from typing import TYPE_CHECKING, Any
 
 import hyperscan
@@ -51,8 +50,10 @@ from agent.detect import entities as E
 from agent.detect.detectors.base import CHECKSUM_BONUS, SCORE_FORMAT, SCORE_HEADER, Pattern
 from agent.detect.detectors.email import EmailDetector
 from agent.detect.detectors.number import _SHAPE, NumberRouter
-from agent.detect.result import Batch, Row, TypeBatch, group
-from agent.detect.scanner import DEADLINE_EVERY, MAX_ROW, ScanState, _collect
+from agent.detect.result import Row
+from agent.detect.scanner import DEADLINE_EVERY, ScanState, _collect
+from agent.detect.table_layout import Layout
+from agent.detect.table_run import BlockFindings, Column, TableRun
 
 if TYPE_CHECKING:
     from agent.detect.context import Term
@@ -61,9 +62,9 @@ if TYPE_CHECKING:
     from agent.extract.model import Segment
 
 FAST_DELIMITERS = frozenset(b",\t;|")  # never inside a number shape or an e-mail address
-MIN_TABLE = 64 * 1024       # smaller tables: the general path is as quick
+MIN_TABLE = 64 * 1024       # smaller tables: the general path is as quick (and only segments
+                            # of scanner.JOIN_BELOW bytes or more are scanned alone)
 BLOCK_BYTES = 1024 * 1024   # lines per block: bounds memory and the time between deadline checks
-_QUOTED = b"\x00"           # stands in for a delimiter inside quotes while splitting a line
 _NOT_DIGITS_NL = bytes(c for c in range(256) if not (48 <= c <= 57 or c == 10))
 _DOMAIN_OF = re.compile(rb"@([^\n]*)")
 _MISSING = object()
@@ -161,131 +162,6 @@ def _line_end(data: bytes, x: int) -> int:
     return data.find(b"\n", x) + 1 or len(data)
 
 
-class _Layout:
-    """A block's lines and its regular rows split into cells (row-major).
-
-    Quoted delimiters are masked first (same length). Then, when every line is short enough
-    to have its column worked out, one ``replace`` + ``split`` with the newline kept as a row
-    marker yields the cells, and one join of the first cells proves every line has exactly one
-    delimiter per column; otherwise lines are split and counted one by one."""
-
-    __slots__ = ("masked", "reg", "flat", "nrows", "_lines", "_starts")
-
-    def __init__(self, block: bytes, delim: bytes, ncols: int):
-        body = block[:-1] if block.endswith(b"\n") else block
-        self.masked = masked = _mask_quotes(body, delim)
-        nlines = masked.count(b"\n") + 1
-        self._lines: list[bytes] | None = None
-        self._starts: list[int] | None = None
-        self.reg: list[int] | None = None
-        if _short_lines(masked):
-            flat = masked.replace(b"\n", delim + b"\n").split(delim)
-            firsts = flat[ncols::ncols]
-            # Each newline now starts a cell; nlines - 1 of them in as many first cells means
-            # every line starts a row of exactly ncols cells.
-            if len(flat) == ncols * nlines and b"".join(firsts).count(b"\n") == nlines - 1:
-                if nlines > 1:
-                    flat[ncols::ncols] = b"".join(firsts)[1:].split(b"\n")
-                self.flat, self.nrows = flat, nlines
-                return
-        lines = self.lines
-        want = ncols - 1
-        counts = list(map(bytes.count, lines, repeat(delim)))
-        self.reg = [i for i, (n, ln) in enumerate(zip(counts, lines, strict=True))
-                    if n == want and len(ln) < MAX_ROW]
-        rows = [lines[i] for i in self.reg]
-        self.nrows = len(rows)
-        self.flat = delim.join(rows).split(delim) if rows else []
-
-    @property
-    def lines(self) -> list[bytes]:
-        if self._lines is None:
-            self._lines = self.masked.split(b"\n")
-        return self._lines
-
-    def nlines(self) -> int:
-        return len(self.lines)
-
-    def starts(self) -> list[int]:
-        """Block offsets of each line's first byte, and of the block end (+1)."""
-        if self._starts is None:
-            self._starts = list(accumulate(map((1).__add__, map(len, self.lines)), initial=0))
-        return self._starts
-
-    def line_of_row(self, r: int) -> int:
-        return r if self.reg is None else self.reg[r]
-
-    def row_of_line(self, li: int) -> int | None:
-        if self.reg is None:
-            return li
-        r = bisect_left(self.reg, li)
-        return r if r < len(self.reg) and self.reg[r] == li else None
-
-    def irregular(self) -> list[int]:
-        if self.reg is None:
-            return []
-        reg = set(self.reg)
-        return [i for i in range(len(self.lines)) if i not in reg]
-
-    def cell_start(self, r: int, c: int, ncols: int) -> int:
-        """Block offset of the cell in regular row r, column c."""
-        first = r * ncols
-        return self.starts()[self.line_of_row(r)] + sum(map(len, self.flat[first:first + c])) + c
-
-
-def _short_lines(buf: bytes) -> bool:
-    """True when no line of buf reaches MAX_ROW bytes (whose columns the general path does not
-    work out): every aligned window of half that size holds a newline. False may be wrong,
-    then lines are measured one by one."""
-    step = MAX_ROW // 2
-    return all(buf.find(b"\n", x, x + step) >= 0 for x in range(0, len(buf) - step + 1, step))
-
-
-def _mask_quotes(buf: bytes, delim: bytes) -> bytes:
-    """buf with delimiters inside double quotes replaced by a stand-in byte (by quote parity
-    within each line, as ``ScanState.fixed_evidence`` counts columns); lengths are kept."""
-    q = buf.find(b'"')
-    if q < 0:
-        return buf
-    out: bytearray | None = None
-    while q >= 0:
-        ls = buf.rfind(b"\n", 0, q) + 1
-        le = buf.find(b"\n", q)
-        if le < 0:
-            le = len(buf)
-        parts = buf[ls:le].split(b'"')
-        inner = parts[1::2]
-        if any(p.find(delim) >= 0 for p in inner):
-            parts[1::2] = [p.replace(delim, _QUOTED) for p in inner]
-            if out is None:
-                out = bytearray(buf)
-            out[ls:le] = b'"'.join(parts)
-        q = buf.find(b'"', le)
-    return buf if out is None else bytes(out)
-
-
-class _Column:
-    """A column's decided cells in one block: per regular row, the canonical value reported
-    (None: nothing reported, or the cell is not decided here), what it is reported as, and
-    which cells were decided (None: all)."""
-
-    __slots__ = ("c", "norms", "info", "fast")
-
-    def __init__(self, c: int, norms: list[str | None], info: Any, fast: list[bool] | None):
-        self.c = c
-        self.norms = norms
-        # (entity, score, verdict, extender) for every finding, or a list of them per row;
-        # extender: the detector whose extend() may widen the start (phone numbers).
-        self.info = info
-        self.fast = fast
-
-    def decided(self, r: int) -> bool:
-        return self.fast is None or self.fast[r]
-
-    def info_of(self, r: int) -> tuple:
-        return self.info if isinstance(self.info, tuple) else self.info[r]
-
-
 class TablePath:
     """The fast path's compiled state for one Scanner; shared by threads."""
 
@@ -308,6 +184,10 @@ class TablePath:
         self._other = _Db.of(patterns, [i for i in range(len(patterns)) if i not in dense])
         self._dense = _Db.of(patterns, sorted(dense))
         self._shapes = _Db.of(patterns, shape_pids)
+        # Whether a buffer holds any number shape at all: one report per pattern at most.
+        self._any_shape = _Db([patterns[i].regex for i in shape_pids], shape_pids,
+                              [(patterns[i].flags & ~hyperscan.HS_FLAG_SOM_LEFTMOST)
+                               | hyperscan.HS_FLAG_SINGLEMATCH for i in shape_pids])
         self._faults = _Db(_EMAIL_FAULTS, range(len(_EMAIL_FAULTS)), [0] * len(_EMAIL_FAULTS))
         self._invalid: dict[tuple[int, int], _Db | None] = {}
         self._decisions: dict[tuple, _Decision | None] = {}
@@ -364,11 +244,11 @@ class TablePath:
 
     def _block(self, tab: _Table, a: int, b: int, other: list[int],
                deadline: float | None) -> tuple[list, bool] | int:
-        lay = _Layout(tab.data[a:b], tab.delim, tab.ncols)
+        lay = Layout(tab.data[a:b], tab.delim, tab.ncols)
         cols = self._columns(tab, lay)
         general = self._rest(tab, lay, cols, a)
         general.extend(other)
-        block = _BlockFindings(tab, a, b, lay, [c for c in cols if c is not None])
+        block = BlockFindings(tab, a, b, lay, [c for c in cols if c is not None])
         if not general:
             return ([TableRun(block, 0, lay.nrows)] if block.cols else []), True
         general.sort()
@@ -392,11 +272,11 @@ class TablePath:
 
     # ------------------------------------------------------------------ decided columns
 
-    def _columns(self, tab: _Table, lay: _Layout) -> list[_Column | None]:
+    def _columns(self, tab: _Table, lay: Layout) -> list[Column | None]:
         """Per column: its decided cells in this block (None: none). Keeps each column's
         joined buffer in ``tab.joined`` for the scan of the undecided rest."""
         ncols, flat = tab.ncols, lay.flat
-        out: list[_Column | None] = []
+        out: list[Column | None] = []
         tab.joined = []
         for c in range(ncols):
             cells = flat[c::ncols]
@@ -404,7 +284,7 @@ class TablePath:
             tab.joined.append(joined)
             col = None
             terms = tab.terms[c] if c < len(tab.terms) else ()
-            if terms and cells:
+            if terms and cells and self._any_shape.matches(joined):  # type: ignore[union-attr]
                 col = self._numbers(c, terms, cells, joined)
             if (col is None or col.fast is not None) and b"@" in joined:
                 col = _merge(col, self._emails(c, cells, joined))
@@ -443,7 +323,7 @@ class TablePath:
         return _Decision(pid, raw, plan, outcome)
 
     def _numbers(self, c: int, terms: tuple[Term, ...], cells: list[bytes],
-                 joined: bytes) -> _Column | None:
+                 joined: bytes) -> Column | None:
         n = len(cells)
         shaped = joined.translate(_SHAPE)
         decisions = {s: self._decision(terms, s) for s in _distinct(shaped, n)}
@@ -468,18 +348,18 @@ class TablePath:
             for j, i in enumerate(idx):
                 norms[i] = group.norms[j]
                 info[i] = group.info_of(j) if norms[i] is not None else None
-        return _Column(c, norms, info, fast)
+        return Column(c, norms, info, fast)
 
     def _column(self, c: int, plan: tuple, values: bytes, n: int,
-                fast: list[bool] | None) -> _Column:
+                fast: list[bool] | None) -> Column:
         """Validate n '\\n'-separated values by the plan: the first candidate that accepts a
         value reports it (verdict 'header')."""
         if not plan:
-            return _Column(c, [None] * n, None, fast)
+            return Column(c, [None] * n, None, fast)
         first = plan[0]
         norms = self._validate(first.det, values, n)
         if len(plan) == 1 or None not in norms:
-            return _Column(c, norms, _header_info(first), fast)
+            return Column(c, norms, _header_info(first), fast)
         info: list[tuple | None] = [_header_info(first) if x is not None else None
                                     for x in norms]
         vals = values.split(b"\n")
@@ -489,7 +369,7 @@ class TablePath:
                 if norm is not None:
                     norms[i], info[i] = norm, _header_info(cand)
                     break
-        return _Column(c, norms, info, fast)
+        return Column(c, norms, info, fast)
 
     def _validate(self, det: NumberDetector, values: bytes, n: int) -> list[str | None]:
         """det.validate over n '\\n'-separated values: one hyperscan pass when all have the
@@ -518,7 +398,7 @@ class TablePath:
                 self._invalid[key] = db
         return self._invalid[key]
 
-    def _emails(self, c: int, cells: list[bytes], joined: bytes) -> _Column | None:
+    def _emails(self, c: int, cells: list[bytes], joined: bytes) -> Column | None:
         """Cells that are one plain address: the trigger fires once, at its '@', and
         on_match's verdict depends on the domain alone."""
         n = len(cells)
@@ -544,13 +424,13 @@ class TablePath:
                 if not ok[d]:
                     norms[i] = None
         if good is None:
-            return _Column(c, norms, info, None)
+            return Column(c, norms, info, None)
         full: list[str | None] = [None] * n
         fast = [False] * n
         for j, i in enumerate(good):
             full[i] = norms[j]
             fast[i] = True
-        return _Column(c, full, info, fast)
+        return Column(c, full, info, fast)
 
     def _domain_ok(self, domain: bytes) -> bool:
         got = self._domains.get(domain)
@@ -563,7 +443,7 @@ class TablePath:
 
     # ------------------------------------------------------------------ the rest
 
-    def _rest(self, tab: _Table, lay: _Layout, cols: list[_Column | None], a: int) -> list[int]:
+    def _rest(self, tab: _Table, lay: Layout, cols: list[Column | None], a: int) -> list[int]:
         """Keys of the dense patterns' matches in undecided cells and irregular lines, as a
         scan of the whole segment would produce them."""
         keys: list[int] = []
@@ -606,7 +486,7 @@ class TablePath:
         length = to if self.back[pid] else to - frm
         return to << 40 | (length & 0xFFFFFF) << 16 | pid
 
-    def _predicted(self, tab: _Table, lay: _Layout, cols: list[_Column | None],
+    def _predicted(self, tab: _Table, lay: Layout, cols: list[Column | None],
                    glines: set[int], line_starts: list[int]) -> list[int]:
         """Keys of the matches the decided cells of these lines produce (known from their
         shape: one shape pattern over the whole cell, or the e-mail trigger at its '@')."""
@@ -663,7 +543,7 @@ class TablePath:
                     return False
         return True
 
-    def _parts(self, block: _BlockFindings, lay: _Layout, glines: list[int],
+    def _parts(self, block: BlockFindings, lay: Layout, glines: list[int],
                line_starts: list[int], rows: list[Row]) -> list:
         """The block's findings in order: runs of decided rows between groups of general
         lines, whose findings are the handlers' rows."""
@@ -714,7 +594,7 @@ def _distinct(joined: bytes, n: int) -> list[bytes]:
     return list(dict.fromkeys(joined.split(b"\n")))
 
 
-def _first_row(lay: _Layout, li: int) -> int:
+def _first_row(lay: Layout, li: int) -> int:
     """Index of the first regular row at or after line li."""
     return li if lay.reg is None else bisect_left(lay.reg, li)
 
@@ -724,7 +604,7 @@ def _header_info(cand: Any) -> tuple:
             "header", cand.det if cand.extend else None)
 
 
-def _merge(a: _Column | None, b: _Column | None) -> _Column | None:
+def _merge(a: Column | None, b: Column | None) -> Column | None:
     """Number and e-mail decisions of one column (they never decide the same cell)."""
     if a is None or b is None:
         return a or b
@@ -735,7 +615,7 @@ def _merge(a: _Column | None, b: _Column | None) -> _Column | None:
     info = [(a.info_of(i) if fa[i] else b.info_of(i)) if norms[i] is not None else None
             for i in range(n)]
     fast = [x or y for x, y in zip(fa, fb, strict=True)]
-    return _Column(a.c, norms, info, fast)
+    return Column(a.c, norms, info, fast)
 
 
 class _SpanRecorder(ScanState):
@@ -765,109 +645,3 @@ class _Table:
         self.joined: list[bytes] = []
 
 
-class _BlockFindings:
-    """The decided columns of one block, shared by its runs."""
-
-    __slots__ = ("data", "k", "a", "b", "delim", "ncols", "reg", "cols")
-
-    def __init__(self, tab: _Table, a: int, b: int, lay: _Layout, cols: list[_Column]):
-        self.data, self.k, self.a, self.b = tab.data, tab.k, a, b
-        self.delim, self.ncols, self.reg = tab.delim, tab.ncols, lay.reg
-        self.cols = [c for c in cols if any(map(is_not, c.norms, repeat(None)))]
-
-
-class TableRun:
-    """Findings of consecutive regular rows of a table block decided column by column: as
-    columns of canonical values; offsets are worked out (by splitting the block again) only
-    when rows are asked for."""
-
-    __slots__ = ("block", "r0", "r1", "_n")
-
-    def __init__(self, block: _BlockFindings, r0: int, r1: int):
-        self.block, self.r0, self.r1 = block, r0, r1
-        self._n = -1
-
-    def __len__(self) -> int:
-        if self._n < 0:
-            r0, r1 = self.r0, self.r1
-            self._n = sum(r1 - r0 - c.norms[r0:r1].count(None) for c in self.block.cols)
-        return self._n
-
-    def batch(self) -> Batch:
-        r0, r1 = self.r0, self.r1
-        cols = self.block.cols
-        n = r1 - r0
-        norms_in = [c.norms[r0:r1] for c in cols]
-        if len(cols) == 1:
-            norms_all = norms_in[0]
-        else:
-            norms_all = list(chain.from_iterable(zip(*norms_in, strict=True)))
-        keep = list(map(is_not, norms_all, repeat(None)))
-        norms = list(compress(norms_all, keep))
-        if all(isinstance(c.info, tuple) for c in cols):
-            types_row = tuple(c.info[0] for c in cols)
-            verdicts_row = tuple(c.info[2] for c in cols)
-            types = list(compress(chain.from_iterable(repeat(types_row, n)), keep))
-            verdicts = list(compress(chain.from_iterable(repeat(verdicts_row, n)), keep))
-        else:
-            infos = [repeat(c.info, n) if isinstance(c.info, tuple) else c.info[r0:r1]
-                     for c in cols]
-            kept = list(compress(chain.from_iterable(zip(*infos, strict=True)), keep))
-            types = [i[0] for i in kept]
-            verdicts = [i[2] for i in kept]
-        return types, verdicts, norms, [self.block.k] * len(norms)
-
-    def by_type(self) -> list[TypeBatch]:
-        cols = self.block.cols
-        if not all(isinstance(c.info, tuple) for c in cols):
-            return group(*self.batch())
-        r0, r1 = self.r0, self.r1
-        members: dict[str, list] = {}   # entity -> its columns' (first row, column, ...)
-        for j, col in enumerate(cols):
-            norms = col.norms[r0:r1]
-            keep = list(map(is_not, norms, repeat(None)))
-            if True in keep:
-                members.setdefault(col.info[0], []).append((keep.index(True), j, col, norms,
-                                                            keep))
-        out = []
-        # Types in order of first occurrence, row by row, column by column within a row.
-        for entity, ms in sorted(members.items(), key=lambda e: min(m[:2] for m in e[1])):
-            if len(ms) == 1:
-                _, _, col, norms, keep = ms[0]
-                kept = list(compress(norms, keep))
-                verdicts = [col.info[2]] * len(kept)
-            else:
-                keep = list(chain.from_iterable(zip(*(m[4] for m in ms), strict=True)))
-                kept = list(compress(chain.from_iterable(zip(*(m[3] for m in ms), strict=True)),
-                                     keep))
-                row = tuple(m[2].info[2] for m in ms)
-                verdicts = list(compress(chain.from_iterable(repeat(row, r1 - r0)), keep))
-            out.append((entity, verdicts, kept, [self.block.k] * len(kept)))
-        return out
-
-    def rows(self) -> list[Row]:
-        blk = self.block
-        lay = _Layout(blk.data[blk.a:blk.b], blk.delim, blk.ncols)
-        ncols, flat, r0, r1 = blk.ncols, lay.flat, self.r0, self.r1
-        starts = lay.starts()
-        # Cell offsets column by column: the line's start, plus each cell before and its
-        # delimiter.
-        offsets = [blk.a + starts[lay.line_of_row(r)] for r in range(r0, r1)]
-        by_col = {col.c: col for col in blk.cols}
-        per_col = []
-        for c in range(max(by_col) + 1):
-            cells = flat[r0 * ncols + c:r1 * ncols:ncols]
-            col = by_col.get(c)
-            if col is not None:
-                got: list[Row | None] = []
-                for i, (norm, cell, s) in enumerate(zip(col.norms[r0:r1], cells, offsets,
-                                                        strict=True)):
-                    if norm is None:
-                        got.append(None)
-                        continue
-                    entity, score, verdict, ext = col.info_of(r0 + i)
-                    start = s if ext is None else ext.extend(blk.data, s, 0)
-                    got.append((entity, blk.k, start, s + len(cell), score, verdict, norm))
-                per_col.append(got)
-            offsets = list(map(add, offsets, map((1).__add__, map(len, cells))))
-        return [x for x in chain.from_iterable(zip(*per_col, strict=True)) if x is not None]
