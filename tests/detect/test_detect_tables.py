@@ -3,12 +3,15 @@ order, same offsets and values, on adversarial tables; and the validator twins i
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import re
 import threading
 import time
 from contextlib import contextmanager
 
+import openpyxl
 import pytest
 from detect_samples import dashed, invalid_ssn, valid_ssn
 from hypothesis import HealthCheck, given, settings
@@ -20,12 +23,30 @@ from agent.detect import scanner as scanner_module
 from agent.detect import validation as v
 from agent.detect.model import Finding
 from agent.detect.result import group
+from agent.extract import extract
 from agent.extract.model import Segment, TableLayout
 
 
 @pytest.fixture(scope="module")
 def reference() -> Scanner:
     return Scanner(fast_tables=False)
+
+
+@contextmanager
+def counting():
+    """Collects the size of every table the fast path scans (thresholds unchanged)."""
+    seen: list[int] = []
+    scan = tables.TablePath.scan
+
+    def counted(self, segments, starts, k, deadline, parts):
+        seen.append(len(segments[k].data))
+        return scan(self, segments, starts, k, deadline, parts)
+
+    tables.TablePath.scan = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        tables.TablePath.scan = scan  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -149,6 +170,45 @@ def test_interactions_across_cells(scanner, reference, body, header):
     with small_tables(block=200) as seen:
         assert_same(scanner, reference, [_segment(body.encode(), header, delim)])
     assert seen
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_extracted_tables(scanner, reference, kind):
+    """Real uploads: a sheet written by openpyxl and a CSV body, through agent.extract."""
+    r = random.Random(21)
+    header = ["Name", "SSN", "Phone", "Email", "Notes", "Order ID"]
+    rows = []
+    for i in range(3000):
+        s = valid_ssn(r) if i % 40 else invalid_ssn(r)
+        rows.append([r.choice(["Ana Lee", "Bo Chen", "Smith, Jr."]), dashed(s) if i % 3 else s,
+                     f"(914) {r.randint(200, 999)}-{r.randint(0, 9999):04d}",
+                     f"user{i}@{r.choice(['gmail.com', 'county.ny.gov', 'example.com'])}",
+                     r.choice(["ok", "SSN on file", "call 914-995-2000", ""]),
+                     f"{r.randint(10**8, 10**9 - 1)}"])
+    if kind == "xlsx":
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+        buf = io.BytesIO()
+        wb.save(buf)
+        res = extract(buf.getvalue(), filename="people.xlsx")
+    else:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(header)
+        w.writerows(rows)
+        res = extract(out.getvalue().encode(), content_type="text/csv", filename="people.csv")
+    assert any(seg.table is not None and len(seg.data) > tables.MIN_TABLE
+               for seg in res.segments)
+    with counting() as seen:
+        found = assert_same(scanner, reference, res.segments)
+    assert seen
+    counts = {t: sum(1 for x in found if x[0] == t) for t in {x[0] for x in found}}
+    assert counts["SSN"] == 3000 - 3000 // 40
+    # example.com is a documentation domain, not anyone's address.
+    assert counts["EMAIL"] == sum(not row[3].endswith("@example.com") for row in rows)
 
 
 def test_long_lines_keep_the_general_rule(scanner, reference):
