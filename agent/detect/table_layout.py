@@ -24,20 +24,24 @@ class Layout:
     marker yields the cells, and one join of the first cells proves every line has exactly one
     delimiter per column; otherwise lines are split and counted one by one."""
 
-    __slots__ = ("masked", "reg", "flat", "nrows", "_lines", "_starts")
+    __slots__ = ("masked", "nl", "reg", "flat", "nrows", "_lines", "_starts")
 
     def __init__(self, block: bytes, delim: bytes, ncols: int):
-        body = block[:-1] if block.endswith(b"\n") else block
+        # Lines end with CR LF when every newline of the block does (spreadsheet exports): the
+        # CR, like a delimiter, is nothing a value can continue through, so cells exclude it.
+        n = block.count(b"\n")
+        self.nl = nl = b"\r\n" if n and block.count(b"\r\n") == n else b"\n"
+        body = block[:-len(nl)] if block.endswith(nl) else block
         self.masked = masked = mask_quotes(body, delim)
-        nlines = masked.count(b"\n") + 1
+        nlines = masked.count(nl) + 1
         self._lines: list[bytes] | None = None
         self._starts: list[int] | None = None
         self.reg: list[int] | None = None
         if short_lines(masked):
-            flat = masked.replace(b"\n", delim + b"\n").split(delim)
+            flat = masked.replace(nl, delim + b"\n").split(delim)
             firsts = flat[ncols::ncols]
-            # Each newline now starts a cell; nlines - 1 of them in as many first cells means
-            # every line starts a row of exactly ncols cells.
+            # Each line break now starts a cell; nlines - 1 of them in as many first cells
+            # means every line starts a row of exactly ncols cells.
             if len(flat) == ncols * nlines and b"".join(firsts).count(b"\n") == nlines - 1:
                 if nlines > 1:
                     flat[ncols::ncols] = b"".join(firsts)[1:].split(b"\n")
@@ -55,7 +59,7 @@ class Layout:
     @property
     def lines(self) -> list[bytes]:
         if self._lines is None:
-            self._lines = self.masked.split(b"\n")
+            self._lines = self.masked.split(self.nl)
         return self._lines
 
     def nlines(self) -> int:
@@ -64,7 +68,8 @@ class Layout:
     def starts(self) -> list[int]:
         """Block offsets of each line's first byte, and of the block end (+1)."""
         if self._starts is None:
-            self._starts = list(accumulate(map((1).__add__, map(len, self.lines)), initial=0))
+            step = len(self.nl).__add__
+            self._starts = list(accumulate(map(step, map(len, self.lines)), initial=0))
         return self._starts
 
     def line_of_row(self, r: int) -> int:
