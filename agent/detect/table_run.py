@@ -40,12 +40,22 @@ class Column:
 class BlockFindings:
     """The decided columns of one block, shared by its runs."""
 
-    __slots__ = ("data", "k", "a", "b", "delim", "ncols", "reg", "cols")
+    __slots__ = ("data", "k", "a", "b", "delim", "ncols", "reg", "cols", "runs", "_layout")
 
     def __init__(self, tab: Any, a: int, b: int, lay: Layout, cols: list[Column]):
         self.data, self.k, self.a, self.b = tab.data, tab.k, a, b
         self.delim, self.ncols, self.reg = tab.delim, tab.ncols, lay.reg
         self.cols = [c for c in cols if any(map(is_not, c.norms, repeat(None)))]
+        self.runs = 0
+        self._layout: Layout | None = None
+
+    def layout(self, last: bool) -> Layout:
+        """The block split again (offsets are not kept); kept for the block's next run until
+        its ``last`` run asks: runs are turned into rows in order, and a block of a table with
+        many general lines has many runs."""
+        lay = self._layout or Layout(self.data[self.a:self.b], self.delim, self.ncols)
+        self._layout = None if last else lay
+        return lay
 
 
 class TableRun:
@@ -53,10 +63,12 @@ class TableRun:
     columns of canonical values; offsets are worked out (by splitting the block again) only
     when rows are asked for."""
 
-    __slots__ = ("block", "r0", "r1", "_n")
+    __slots__ = ("block", "r0", "r1", "index", "_n")
 
     def __init__(self, block: BlockFindings, r0: int, r1: int):
         self.block, self.r0, self.r1 = block, r0, r1
+        self.index = block.runs
+        block.runs += 1
         self._n = -1
 
     def __len__(self) -> int:
@@ -119,7 +131,7 @@ class TableRun:
 
     def rows(self) -> list[Row]:
         blk = self.block
-        lay = Layout(blk.data[blk.a:blk.b], blk.delim, blk.ncols)
+        lay = blk.layout(last=self.index == blk.runs - 1)
         ncols, flat, r0, r1 = blk.ncols, lay.flat, self.r0, self.r1
         starts = lay.starts()
         # Cell offsets column by column: the line's start, plus each cell before and its
