@@ -26,9 +26,17 @@ def abort_flow(flow: http.HTTPFlow) -> bool:
         log.error("abort: no live connection handler for flow %s; killing the flow instead", flow.id)
         flow.kill()
         return False
-    # Server first: the upstream must not receive another byte.
+    # Server first: the upstream must not receive another byte. transport.abort() resets the
+    # connection and drops whatever is still buffered for writing (a graceful close would
+    # flush it - and with it, for a chunked request, the terminator that makes the upload
+    # look complete). Then the handler tasks are cancelled as mitmproxy does itself.
     for conn in (flow.server_conn, handler.client):
-        if conn in handler.transports:
-            handler.close_connection(conn)
+        io = handler.transports.get(conn)
+        if io is None:
+            continue
+        transport = getattr(io.writer, "transport", None)
+        if transport is not None:
+            transport.abort()
+        handler.close_connection(conn)
     flow.live = False
     return True

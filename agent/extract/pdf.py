@@ -3,7 +3,9 @@ and attached files.
 
 A PDF that needs a password is ``encrypted``; one encrypted with an empty user password
 (permissions only, which is common) opens like any other. The deadline is checked between
-pages; one page's extraction cannot be interrupted, so a hostile page can overrun it once.
+pages and between a page's text operators (a single page of 300k `Tj` operators took pypdf
+a minute), and pypdf's own decompression limits are lowered to the body's byte budget (its
+default lets one FlateDecode stream expand to 75 MB).
 """
 
 from __future__ import annotations
@@ -27,6 +29,17 @@ def _text(s: object) -> bytes:
 
 
 def pdf(blob: Blob, walker: Walker, kind: str) -> None:
+    cap = max(1024 * 1024, min(75_000_000, walker.budget.limits.max_extracted_bytes // 4))
+    # apply_configuration is a context variable: per thread, safe beside other inspections.
+    with pypdf.apply_configuration(
+            zlib_maximum_output_length=cap, brotli_maximum_output_length=cap,
+            lzw_maximum_output_length=cap, run_length_maximum_output_length=cap,
+            jbig2_maximum_output_length=cap, array_based_stream_maximum_output_length=cap,
+            maximum_declared_stream_length=cap):
+        _pdf(blob, walker)
+
+
+def _pdf(blob: Blob, walker: Walker) -> None:
     budget = walker.budget
     try:
         reader = pypdf.PdfReader(io.BytesIO(blob.data))
@@ -50,7 +63,7 @@ def pdf(blob: Blob, walker: Walker, kind: str) -> None:
         where = join(blob.path, f"page:{i + 1}")
         budget.tick(where)
         try:
-            text = pages[i].extract_text()
+            text = pages[i].extract_text(visitor_operand_before=lambda *_a, w=where: budget.tick(w))
         except _MALFORMED as e:
             budget.record("parse_error", where, f"page text unreadable ({type(e).__name__})")
             continue
