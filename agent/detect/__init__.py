@@ -5,6 +5,11 @@
     result = scanner.scan(segments, deadline=time.monotonic() + 2.0)
     for f in result.findings: ...   # Finding(type, segment, start, end, score, verdict, norm)
 
+``result.findings`` is built on first access; counting consumers read ``result.by_type()``
+(columns per type, no object per finding; see ``agent.detect.result``). Large CSV/TSV/sheet
+segments take the table fast path (``agent.detect.tables``), which finds exactly what the
+general path finds; ``Scanner(fast_tables=False)`` is that reference.
+
 Pure: no I/O besides reading the configuration file when asked to.
 """
 

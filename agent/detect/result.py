@@ -11,8 +11,12 @@ tracking, or as columns, they cost little. So the scanner produces *parts*, in o
   whose offsets are worked out only when rows are asked for.
 
 ``ScanResult.findings`` builds the ``Finding`` list on first access (the public contract);
-``batches()`` gives counting consumers (``agent.inspect.DetectionTally``) the same findings as
-columns without building any object per finding.
+``by_type()`` and ``batches()`` give counting consumers (``agent.inspect.DetectionTally``) the
+same findings as columns without building any object per finding.
+
+Privacy: rows and columns hold canonical values (``norm``: digits of an SSN, a password) and,
+unlike ``Finding``, print them: never log ``parts``, rows or batches. ``ScanResult``'s own repr
+shows counts only.
 """
 
 from __future__ import annotations
