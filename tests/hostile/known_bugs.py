@@ -6,6 +6,14 @@ for that bug: any *other* problem fails the test outright (pytest.fail, not an
 AssertionError), so a pinned case still guards everything else. When the bug is fixed the
 test passes, the strict xfail turns that into a failure, and the entry must be removed.
 ``where`` is ``inproc``, ``agent`` or both.
+
+Found by this suite and fixed (commits): multipart nested in multipart recursing to
+RecursionError (4081777); an SSN in a multipart preamble or epilogue passing unseen (0f6b091;
+streamed: b14f969); streamed Content-Encoding decoded without bound, 405 bytes -> 256 MiB on
+the event loop (9ffe2a6); a value counted again every other small chunk (da02087); cut-off
+chunked uploads completing upstream mid-body, 8,000 headers stalling the loop for ~8 s, one
+PDF page running a minute past the budget, pypdf decoding 75 MB per stream in the proxy
+(62e1048, by the lead, from this suite's reports).
 """
 
 from __future__ import annotations
@@ -16,32 +24,18 @@ from typing import NamedTuple
 class Bug(NamedTuple):
     where: frozenset[str]
     text: str
-    signature: str
+    signature: tuple[str, ...]      # pieces of the judge's messages this bug produces
+
+    def explains(self, message: str) -> bool:
+        return any(s in message for s in self.signature)
 
 
 BUGS: dict[str, Bug] = {}
 
 
-def bug(case: str, where: set[str], signature: str, text: str) -> None:
-    BUGS[case] = Bug(frozenset(where), text, signature)
+def bug(case: str, where: set[str], signature: str | tuple[str, ...], text: str) -> None:
+    BUGS[case] = Bug(frozenset(where), text, (signature,) if isinstance(signature, str) else signature)
 
-
-bug("headers-8000", {"agent"}, "another client waited",
-    "agent/addon.py DlpAddon._account builds `{k.lower(): v for k, v in req.headers.items()}`; "
-    "mitmproxy's Headers is a multidict whose items() looks each key up again (O(n) each), so "
-    "this is O(n^2) in the header count and runs on the event loop: 8,000 short headers "
-    "(~100 KB) block every other client for ~6-8 s (measured: bystander 8.0 s; 4,000 headers "
-    "1.8 s in isolation). Iterating req.headers.fields is O(n): tried in a scratch tree, that "
-    "one line makes this case pass.")
-bug("pdf-300k-text-operators", {"inproc", "agent"}, "budget +",
-    "agent/extract/pdf.py pdf(): the deadline is checked only between pages and pypdf's "
-    "page.extract_text() cannot be interrupted; its per-operator text assembly is superlinear "
-    "(25k ops 2 s, 50k 4.8 s, 100k 15 s, 300k 56-124 s). A 19 KB PDF (one page of 300k `Tj` "
-    "operators) holds an inspection thread for about a minute past a 5-10 s budget; bodies "
-    "under 512 KiB are inspected on the proxy's own thread pool, so four of them occupy every "
-    "inspection thread. Passing visitor_operand_before=<deadline check> to extract_text makes "
-    "the operator loop interruptible; content-stream parsing (linear, up to pypdf's 75 MB "
-    "decode cap) still is not.")
 
 bug("ssn-flood-30mb", {"agent"}, "VmHWM",
     "agent/detect/scanner.py Scanner.scan keeps a Finding for every validated candidate "
@@ -51,34 +45,18 @@ bug("ssn-flood-30mb", {"agent"}, "VmHWM",
     "scan covers ~27 MB in 10 s here), so a faster machine or a larger budget means more; two "
     "workers at once ~2.3 GiB. Counting per type past a cap (keeping MAX_DISTINCT values) "
     "would bound it.")
-bug("pdf-flate-bomb-5-pages-of-70mb", {"agent"}, "VmHWM",
-    "agent/extract/pdf.py leaves pypdf's own stream limit in force (75 MB decoded per "
-    "FlateDecode stream) and does not charge decoded streams to Limits.max_extracted_bytes or "
-    "max_ratio: a 358 KB PDF of 5 pages, each a FlateDecode stream of 70 MB of zeros, is "
-    "under 512 KiB so it is inspected on the proxy's own threads, and takes the proxy process "
-    "from ~120 MiB to 588 MiB VmHWM (four at once: ~2 GiB). pypdf.apply_configuration("
-    "zlib_maximum_output_length=..., stream_parsing_work_maximum_count=...) around the read "
-    "would bound it (pypdf 7.1, installed, has it; pyproject allows pypdf >= 5.0).")
-
 _CUT_OFF = (
-    "agent/addon.py _StreamGuard.__call__ returns b\"\" once it has blocked a streamed upload "
-    "(and again for every later chunk). mitmproxy (proxy/layers/http/__init__.py "
-    "state_stream_request_body) wraps that into [b\"\"] and sends it as RequestData, which its "
-    "HTTP/1 layer frames for a chunked request as `0\\r\\n\\r\\n`, the last-chunk marker; the "
-    "transport flushes it before abort_flow's close. So the upstream receives a complete, "
-    "well-formed request instead of an aborted one: empty when the block came on the first "
-    "chunk, truncated otherwise (stream-mp-100k-parts: the first 770,041 of 7.8 MB), in 70 of 70 "
-    "tries. An API that takes that as an upload commits an empty or partial file, and about 1 "
-    "time in 16 the upstream's `200 {\"received\": 0}` reaches the client before the close. "
-    "Tried in a scratch tree: returning [] (an empty iterable) instead of b\"\" fixes the "
-    "mid-body cut-offs (4 of these 7 cases) but not a body that arrives with its end in one "
-    "read (stream-ssn, stream-br-of-256mb-text, stream-mp-ssn-in-preamble): mitmproxy then "
-    "still forwards RequestEndOfMessage, i.e. the terminator, after the block; the cut-off "
-    "has to stop that too. Content-Length framed "
-    "streams are not affected (an empty chunk sends no bytes there).")
-for _name in ("stream-ssn", "stream-gzip-invalid", "stream-br-of-256mb-text",
-              "stream-gzip-of-1gb-text", "stream-zstd-of-1gb-text", "stream-mp-ssn-in-preamble",
-              "stream-mp-100k-parts"):
+    "A chunked upload blocked on data that arrives together with the end of the body still "
+    "reaches the upstream as a complete request of 0 bytes (observed every time for these "
+    "three small bodies; the origin logs only requests whose body it read to the end). Since "
+    "62e1048 agent/addon.py _StreamGuard returns [] after a block and agent/abort.py resets "
+    "the connections, which fixed cut-offs in mid-body (stream-gzip-invalid, "
+    "stream-gzip-of-1gb-text, stream-zstd-of-1gb-text, stream-mp-100k-parts: nothing is logged "
+    "upstream any more). Likely cause, not verified: mitmproxy processes the RequestData and "
+    "the RequestEndOfMessage of one read in the same pass (proxy/layers/http/__init__.py "
+    "state_stream_request_body) and the end of message, the chunked terminator, is written "
+    "before the reset. An API that takes that as an upload commits an empty file.")
+for _name in ("stream-ssn", "stream-br-of-256mb-text", "stream-mp-ssn-in-preamble"):
     bug(_name, {"agent"}, "as a complete request", _CUT_OFF)
 
 
@@ -97,7 +75,7 @@ def assert_judged(judgement, case: str, where: str) -> None:
 
     entry = BUGS.get(case)
     if entry is not None and where in entry.where:
-        others = [f"{k}: {m}" for k, m in judgement.problems if entry.signature not in m]
+        others = [f"{k}: {m}" for k, m in judgement.problems if not entry.explains(m)]
         if others:
             pytest.fail(f"{judgement.case} @ {judgement.where}: beyond the known bug: "
                         + "; ".join(others))
