@@ -17,6 +17,11 @@ from mitmproxy import ctx, http
 
 log = logging.getLogger("dlp")
 
+# Server connections of cut-off flows that were still being opened: mitmproxy connects them
+# afterwards and would then flush the queued request (headers, and for chunked bodies the
+# terminator). server_connected() resets them the moment they open.
+_pending_cut: set[str] = set()
+
 
 def abort_flow(flow: http.HTTPFlow) -> bool:
     """Close the flow's server and client connections now. True if the connections were found."""
@@ -30,6 +35,9 @@ def abort_flow(flow: http.HTTPFlow) -> bool:
     # connection and drops whatever is still buffered for writing (a graceful close would
     # flush it - and with it, for a chunked request, the terminator that makes the upload
     # look complete). Then the handler tasks are cancelled as mitmproxy does itself.
+    if flow.server_conn not in handler.transports:
+        flow.server_conn.error = "upload cut off by DLP policy"   # checked before connecting
+        _pending_cut.add(flow.server_conn.id)
     for conn in (flow.server_conn, handler.client):
         io = handler.transports.get(conn)
         if io is None:
@@ -40,3 +48,18 @@ def abort_flow(flow: http.HTTPFlow) -> bool:
         handler.close_connection(conn)
     flow.live = False
     return True
+
+
+def server_connected(client_id: str, server) -> None:
+    """Reset a server connection that opened after its flow was cut off (see _pending_cut)."""
+    if server.id not in _pending_cut:
+        return
+    _pending_cut.discard(server.id)
+    proxyserver = ctx.master.addons.get("proxyserver")
+    handler = getattr(proxyserver, "connections", {}).get(client_id) if proxyserver else None
+    io = handler.transports.get(server) if handler else None
+    if io is not None:
+        transport = getattr(io.writer, "transport", None)
+        if transport is not None:
+            transport.abort()
+        handler.close_connection(server)

@@ -35,7 +35,7 @@ from typing import NamedTuple
 from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.net.http.http1 import expected_http_body_size
 
-from agent import blockpage
+from agent import abort, blockpage
 from agent.abort import abort_flow
 from agent.apps import UNKNOWN_APP, Classification
 from agent.bypass import PrivacyBypass
@@ -406,6 +406,9 @@ class DlpAddon:
                               if not fu.cancelled() and fu.exception() is None and fu.result() else None)
 
     # ------------------------------------------------------------------ hooks
+    def server_connected(self, data) -> None:
+        abort.server_connected(data.client.id, data.server)
+
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         """Privacy bypass: never intercept these destinations; count the connection by host only."""
         sni = data.client_hello.sni
@@ -790,6 +793,7 @@ class _StreamGuard:
                                          req.headers.get("content-encoding"), state.inspector.hasher)
         self.blocked = False
         self.seconds = 0.0
+        self.held = bytearray()
 
     def decide(self) -> tuple[Decision, Facts]:
         r = self.inspector.result
@@ -800,8 +804,12 @@ class _StreamGuard:
         facts = build_facts(self.cls, self.ident, self.host, self.flow.request.method, self.path, size, r)
         return self.state.ruleset.policy.decide(facts, datetime.now().date()), facts
 
-    def __call__(self, chunk: bytes) -> bytes | list[bytes]:
-        # After a block, return an empty *list*: mitmproxy sends b"" on as a chunk, which HTTP/1
+    # Bytes held back until the inspector has certainly scanned them: it may keep up to a few
+    # hundred bytes to see what a part is (SNIFF_BYTES) and a multipart boundary's length.
+    HOLD = 8192
+
+    def __call__(self, chunk: bytes) -> list[bytes]:
+        # Returns lists, never b"": mitmproxy sends an empty chunk on as a chunk, which HTTP/1
         # chunked framing writes as the last-chunk marker - a complete request upstream.
         if self.blocked:
             return []
@@ -809,25 +817,23 @@ class _StreamGuard:
         try:
             if chunk:
                 self.inspector.feed(chunk)
+                self.held += chunk
             else:
                 self.inspector.finish()
-            if not self.inspector.changed:
-                return chunk
-            self.inspector.changed = False
-            decision, facts = self.decide()
-            if decision.action != "block":
-                return chunk
-            self.blocked = True
-            for u in self.inspector.result.uninspectable:
-                self.addon.metrics.inspection_failures.labels(u.reason).inc()
-            incident = self.addon._account(
-                self.flow, self.cls, self.ident, self.path, facts, decision, self.inspector.result,
-                why=f"streamed body cut off after {self.inspector.result.bytes_in} bytes")
-            abort_flow(self.flow)
-            self.addon._submit(incident, wait=False)
-            log.warning("streamed upload to %s cut off by rule %s after %d bytes (incident %s)",
-                        self.host, decision.rule.id, self.inspector.result.bytes_in, incident.id)
-            return []
+            if self.inspector.changed:
+                self.inspector.changed = False
+                decision, facts = self.decide()
+                if decision.action == "block":
+                    self._cut(decision, facts)
+                    return []
+            if not chunk:                       # end of body: everything was inspected
+                out, self.held = bytes(self.held), bytearray()
+                return [out] if out else []
+            if len(self.held) <= self.HOLD:
+                return []
+            out = bytes(self.held[:-self.HOLD])
+            del self.held[:-self.HOLD]
+            return [out]
         except Exception as e:  # noqa: BLE001 - fail closed: an inspection bug cuts the upload
             self.blocked = True
             self.addon.metrics.inspection_failures.labels("internal_error").inc()
@@ -836,6 +842,19 @@ class _StreamGuard:
             return []
         finally:
             self.seconds += time.monotonic() - t0
+
+    def _cut(self, decision: Decision, facts: Facts) -> None:
+        self.blocked = True
+        self.held = bytearray()
+        for u in self.inspector.result.uninspectable:
+            self.addon.metrics.inspection_failures.labels(u.reason).inc()
+        incident = self.addon._account(
+            self.flow, self.cls, self.ident, self.path, facts, decision, self.inspector.result,
+            why=f"streamed body cut off after {self.inspector.result.bytes_in} bytes")
+        abort_flow(self.flow)
+        self.addon._submit(incident, wait=False)
+        log.warning("streamed upload to %s cut off by rule %s after %d bytes (incident %s)",
+                    self.host, decision.rule.id, self.inspector.result.bytes_in, incident.id)
 
 
 _FETCH_HEADERS = ("sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "sec-purpose", "purpose", "accept",
