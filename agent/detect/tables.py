@@ -51,7 +51,7 @@ from agent.detect.detectors.base import CHECKSUM_BONUS, SCORE_FORMAT, SCORE_HEAD
 from agent.detect.detectors.email import EmailDetector
 from agent.detect.detectors.number import _SHAPE, NumberRouter
 from agent.detect.result import Row
-from agent.detect.scanner import DEADLINE_EVERY, ScanState, _collect
+from agent.detect.scanner import DEADLINE_EVERY, OVERLAP, ScanState
 from agent.detect.table_layout import Layout
 from agent.detect.table_run import BlockFindings, Column, TableRun
 
@@ -65,6 +65,10 @@ FAST_DELIMITERS = frozenset(b",\t;|")  # never inside a number shape or an e-mai
 MIN_TABLE = 64 * 1024       # smaller tables: the general path is as quick (and only segments
                             # of scanner.JOIN_BELOW bytes or more are scanned alone)
 BLOCK_BYTES = 1024 * 1024   # lines per block: bounds memory and the time between deadline checks
+GENERAL_SHARE = 4           # a block with more than 1/4 of its lines general is scanned the
+                            # general way (the fast path's own work would be wasted on it)
+RETRY_EVERY = 8             # after such a block, the next ones go the general way directly,
+                            # but every 8th tries the fast path again
 _NOT_DIGITS_NL = bytes(c for c in range(256) if not (48 <= c <= 57 or c == 10))
 _DOMAIN_OF = re.compile(rb"@([^\n]*)")
 _MISSING = object()
@@ -120,15 +124,7 @@ class _Db:
             self._local.scratch = s
         return s
 
-    def keys(self, data: bytes) -> list[int]:
-        """Matches as the scanner's sort keys (see ``scanner._collect``), sorted."""
-        out: list[int] = []
-        self.db.scan(data, match_event_handler=_collect, context=out.append,
-                     scratch=self._scratch())
-        out.sort()
-        return out
-
-    def matches(self, data: bytes) -> list[tuple[int, int, int]]:
+    def matches(self, data: bytes | memoryview) -> list[tuple[int, int, int]]:
         out: list[tuple[int, int, int]] = []
         self.db.scan(data, match_event_handler=_record, context=out, scratch=self._scratch())
         out.sort(key=_END)
@@ -217,17 +213,23 @@ class TablePath:
         what the fast path treats apart and the segment must take the general path."""
         tab = _Table(self, segments, starts, k)
         data = tab.data
-        other = self._other.keys(data) if self._other is not None else []
         out: list = []
         a, size = 0, len(data)
+        blocks = 0
         while a < size:
             if a and deadline is not None and time.monotonic() >= deadline:
                 parts.extend(out)
                 return False
             b = _line_end(data, a + BLOCK_BYTES)
+            blocks += 1
             while True:
-                keys = other[bisect_left(other, (a + 1) << 40):bisect_left(other, (b + 1) << 40)]
-                got = self._block(tab, a, b, keys, deadline)
+                other = self._other_keys(data, a, b)
+                # Tables whose rows mostly need the handlers stay on the general way, trying
+                # the fast one again now and then.
+                if tab.general and blocks % RETRY_EVERY:
+                    got = self._general_block(tab, a, b, other, deadline)
+                else:
+                    got = self._block(tab, a, b, other, deadline)
                 if not isinstance(got, int):
                     break
                 if got < 0:
@@ -242,21 +244,73 @@ class TablePath:
         parts.extend(out)
         return True
 
+    def _general_block(self, tab: _Table, a: int, b: int, other: list[int],
+                       deadline: float | None) -> tuple[list, bool] | int:
+        """The block as the general path sees it: every match, the dense patterns' too,
+        through the handlers once (for blocks where most lines would go there anyway)."""
+        tab.general = True
+        keys = self._window_keys(self._dense, tab.data, a, b) + other
+        keys.sort()
+        rows, done = self._replay(tab, keys, deadline)
+        if rows:
+            if min(r[2] for r in rows) < a:
+                return -1
+            end = max(r[3] for r in rows)
+            if end > b:
+                return end
+        return ([rows] if rows else []), done
+
+    def _other_keys(self, data: bytes, a: int, b: int) -> list[int]:
+        """Keys of the rare patterns' matches ending in data[a:b]."""
+        return self._window_keys(self._other, data, a, b)
+
+    def _window_keys(self, db: _Db | None, data: bytes, a: int, b: int) -> list[int]:
+        """Keys of db's matches ending in data[a:b], as a scan of the whole segment reports
+        them: the block is scanned widened by OVERLAP on both sides, as the general path
+        scans a large segment in windows."""
+        if db is None:
+            return []
+        ws = max(0, a - OVERLAP)
+        view = memoryview(data)[ws:min(len(data), b + OVERLAP)]
+        return [self._key(pid, ws + frm, ws + to) for pid, frm, to in db.matches(view)
+                if a < ws + to <= b]
+
     def _block(self, tab: _Table, a: int, b: int, other: list[int],
                deadline: float | None) -> tuple[list, bool] | int:
         lay = Layout(tab.data[a:b], tab.delim, tab.ncols)
-        cols = self._columns(tab, lay)
-        general = self._rest(tab, lay, cols, a)
-        general.extend(other)
-        block = BlockFindings(tab, a, b, lay, [c for c in cols if c is not None])
+        ncols = tab.ncols
+        joined = [b"\n".join(lay.flat[c::ncols]) for c in range(ncols)]
+        # Columns that can hold decided cells: numbers under a header with terms, addresses.
+        maybe = [c for c in range(ncols)
+                 if (tab.terms[c] and self._any_shape.matches(joined[c]))  # type: ignore
+                 or joined[c].find(b"@") >= 0]
+        plain = sorted(set(range(ncols)) - set(maybe))
+        # The undecided columns first: when they put most lines in the handlers' hands, the
+        # block goes the general way before any column work.
+        limit = lay.nlines() // GENERAL_SHARE if GENERAL_SHARE else -1
+        general = self._rest(tab, lay, plain, joined, {}, a, limit)
+        if general is None:
+            return self._general_block(tab, a, b, other, deadline)
+        general += other + self._irregular(lay, a)
+        line_starts = [a + x for x in lay.starts()] if general else []
+        if general and self._mostly_general(general, line_starts, lay):
+            return self._general_block(tab, a, b, other, deadline)
+        cols = self._columns(tab, lay, maybe, joined)
+        general += self._rest(tab, lay, maybe, joined, cols, a) or []
+        tab.general = False
+        block = BlockFindings(tab, a, b, lay, [c for c in cols.values() if c is not None])
         if not general:
             return ([TableRun(block, 0, lay.nrows)] if block.cols else []), True
         general.sort()
+        line_starts = line_starts or [a + x for x in lay.starts()]
+        if self._mostly_general(general, line_starts, lay):
+            return self._general_block(tab, a, b, other, deadline)
         # Lines whose findings come from the handlers: where a general match ends, and what
         # a finding from one overlaps (a private key block spans lines).
-        line_starts = [a + x for x in lay.starts()]
         glines = {bisect_right(line_starts, (key >> 40) - 1) - 1 for key in general}
-        spans = self._spans(tab, general)
+        spans = self._spans(tab, general, deadline)
+        if spans is None:
+            return [], False
         for s, e in spans:
             if s < a:
                 return -1
@@ -272,23 +326,24 @@ class TablePath:
 
     # ------------------------------------------------------------------ decided columns
 
-    def _columns(self, tab: _Table, lay: Layout) -> list[Column | None]:
-        """Per column: its decided cells in this block (None: none). Keeps each column's
-        joined buffer in ``tab.joined`` for the scan of the undecided rest."""
+    @staticmethod
+    def _mostly_general(keys: list[int], line_starts: list[int], lay: Layout) -> bool:
+        lines = {bisect_right(line_starts, (key >> 40) - 1) - 1 for key in keys}
+        return len(lines) * GENERAL_SHARE > lay.nlines()
+
+    def _columns(self, tab: _Table, lay: Layout, which: list[int],
+                 joined: list[bytes]) -> dict[int, Column | None]:
+        """Per column in ``which``: its decided cells in this block (None: none)."""
         ncols, flat = tab.ncols, lay.flat
-        out: list[Column | None] = []
-        tab.joined = []
-        for c in range(ncols):
+        out: dict[int, Column | None] = {}
+        for c in which:
             cells = flat[c::ncols]
-            joined = b"\n".join(cells)
-            tab.joined.append(joined)
             col = None
-            terms = tab.terms[c] if c < len(tab.terms) else ()
-            if terms and cells and self._any_shape.matches(joined):  # type: ignore[union-attr]
-                col = self._numbers(c, terms, cells, joined)
-            if (col is None or col.fast is not None) and b"@" in joined:
-                col = _merge(col, self._emails(c, cells, joined))
-            out.append(col)
+            if tab.terms[c] and cells:
+                col = self._numbers(c, tab.terms[c], cells, joined[c])
+            if (col is None or col.fast is not None) and joined[c].find(b"@") >= 0:
+                col = _merge(col, self._emails(c, cells, joined[c]))
+            out[c] = col
         return out
 
     def _decision(self, terms: tuple[Term, ...], shape: bytes) -> _Decision | None:
@@ -443,41 +498,50 @@ class TablePath:
 
     # ------------------------------------------------------------------ the rest
 
-    def _rest(self, tab: _Table, lay: Layout, cols: list[Column | None], a: int) -> list[int]:
-        """Keys of the dense patterns' matches in undecided cells and irregular lines, as a
-        scan of the whole segment would produce them."""
+    def _rest(self, tab: _Table, lay: Layout, which: list[int], joined: list[bytes],
+              cols: dict[int, Column | None], a: int, limit: int = -1) -> list[int] | None:
+        """Keys of the dense patterns' matches in the undecided cells of these columns, as a
+        scan of the whole segment would produce them; None as soon as there are more than
+        ``limit`` (when limit >= 0): most lines would go to the handlers."""
         keys: list[int] = []
         dense = self._dense
         ncols = tab.ncols
-        for c in range(ncols):
-            col = cols[c]
+        count = 0
+        for c in which:
+            col = cols.get(c)
             if col is not None and col.fast is None:
                 continue
             if col is None:
-                buf = tab.joined[c]
+                buf = joined[c]
             else:
                 buf = b"\n".join(b"" if f else x for x, f in zip(lay.flat[c::ncols], col.fast,
                                                                           strict=True))
             found = dense.matches(buf)  # type: ignore[union-attr]
-            if not found:
-                continue
+            count += len(found)
+            if 0 <= limit < count:
+                return None
             row, seen = 0, 0
             for pid, frm, to in found:
                 row += buf.count(b"\n", seen, to)
                 seen = to
                 at = a + lay.cell_start(row, c, ncols) - (buf.rfind(b"\n", 0, to) + 1)
                 keys.append(self._key(pid, at + frm, at + to))
+        return keys
+
+    def _irregular(self, lay: Layout, a: int) -> list[int]:
+        """Keys of the dense patterns' matches in the block's irregular lines."""
         irregular = lay.irregular()
-        if irregular:
-            buf = b"\n".join(lay.lines[i] for i in irregular)
-            found = dense.matches(buf)  # type: ignore[union-attr]
-            row, seen = 0, 0
-            starts = lay.starts()
-            for pid, frm, to in found:
-                row += buf.count(b"\n", seen, to)
-                seen = to
-                at = a + starts[irregular[row]] - (buf.rfind(b"\n", 0, to) + 1)
-                keys.append(self._key(pid, at + frm, at + to))
+        if not irregular:
+            return []
+        keys: list[int] = []
+        buf = b"\n".join(lay.lines[i] for i in irregular)
+        row, seen = 0, 0
+        starts = lay.starts()
+        for pid, frm, to in self._dense.matches(buf):  # type: ignore[union-attr]
+            row += buf.count(b"\n", seen, to)
+            seen = to
+            at = a + starts[irregular[row]] - (buf.rfind(b"\n", 0, to) + 1)
+            keys.append(self._key(pid, at + frm, at + to))
         return keys
 
     def _key(self, pid: int, frm: int, to: int) -> int:
@@ -486,7 +550,7 @@ class TablePath:
         length = to if self.back[pid] else to - frm
         return to << 40 | (length & 0xFFFFFF) << 16 | pid
 
-    def _predicted(self, tab: _Table, lay: Layout, cols: list[Column | None],
+    def _predicted(self, tab: _Table, lay: Layout, cols: dict[int, Column | None],
                    glines: set[int], line_starts: list[int]) -> list[int]:
         """Keys of the matches the decided cells of these lines produce (known from their
         shape: one shape pattern over the whole cell, or the e-mail trigger at its '@')."""
@@ -499,7 +563,7 @@ class TablePath:
             at = line_starts[li]
             for c in range(ncols):
                 cell = flat[r * ncols + c]
-                col = cols[c]
+                col = cols.get(c)
                 if col is not None and col.decided(r):
                     if b"@" in cell:
                         x = at + cell.index(b"@")
@@ -513,15 +577,16 @@ class TablePath:
 
     # ------------------------------------------------------------------ handlers
 
-    def _spans(self, tab: _Table, keys: list[int]) -> list[tuple[int, int]]:
+    def _spans(self, tab: _Table, keys: list[int],
+               deadline: float | None) -> list[tuple[int, int]] | None:
         """What the handlers would report for these matches (spans, before one value/one type
-        resolution): the lines those findings touch go through the handlers."""
+        resolution): the lines those findings touch go through the handlers. None when the
+        deadline passed."""
         spans: list = []
         st = _SpanRecorder(self.scanner, tab.data, tab.starts, tab.segments, tab.k, tab.k + 1,
                            spans)
         st.set_segment(tab.k)
-        self._run(st, keys, None)
-        return spans
+        return spans if self._run(st, keys, deadline) else None
 
     def _replay(self, tab: _Table, keys: list[int], deadline: float | None) -> tuple[list, bool]:
         out: list[Row] = []
@@ -628,7 +693,7 @@ class _SpanRecorder(ScanState):
 class _Table:
     """One table segment being scanned."""
 
-    __slots__ = ("data", "k", "delim", "ncols", "terms", "segments", "starts", "joined")
+    __slots__ = ("data", "k", "delim", "ncols", "terms", "segments", "starts", "general")
 
     def __init__(self, path: TablePath, segments: Sequence[Segment], starts: list[int],
                  k: int):
@@ -642,6 +707,6 @@ class _Table:
         self.terms = path.scanner.header_terms(table)
         self.segments = segments
         self.starts = starts
-        self.joined: list[bytes] = []
+        self.general = False   # the last block went the general way
 
 

@@ -55,10 +55,11 @@ def counting():
 
 
 @contextmanager
-def small_tables(block: int = 1 << 20):
-    """Let small tables take the fast path, in blocks of ``block`` bytes; yields a list that
-    collects the size of every table the fast path scanned."""
-    saved = tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW
+def small_tables(block: int = 1 << 20, share: int = tables.GENERAL_SHARE):
+    """Let small tables take the fast path, in blocks of ``block`` bytes, a block going the
+    general way when more than 1/``share`` of its lines need the handlers (share 0: never);
+    yields a list that collects the size of every table the fast path scanned."""
+    saved = tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW, tables.GENERAL_SHARE
     seen: list[int] = []
     scan = tables.TablePath.scan
 
@@ -67,11 +68,13 @@ def small_tables(block: int = 1 << 20):
         return scan(self, segments, starts, k, deadline, parts)
 
     tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW = 0, block, 0
+    tables.GENERAL_SHARE = share
     tables.TablePath.scan = counted  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW = saved
+        (tables.MIN_TABLE, tables.BLOCK_BYTES, scanner_module.JOIN_BELOW,
+         tables.GENERAL_SHARE) = saved
         tables.TablePath.scan = scan  # type: ignore[method-assign]
 
 
@@ -108,12 +111,16 @@ def _segment(data: bytes, header: tuple[str, ...], delim: str) -> Segment:
     return Segment(data, "multipart:file=t.csv", table=TableLayout(delim.encode(), header))
 
 
+NEVER = 0  # GENERAL_SHARE that keeps every block on the fast path
+
+
+@pytest.mark.parametrize("share", [tables.GENERAL_SHARE, NEVER])
 @pytest.mark.parametrize("delim", [",", "\t", ";", "|"])
 @pytest.mark.parametrize("seed", range(6))
-def test_random_tables_match_the_general_path(scanner, reference, delim, seed):
+def test_random_tables_match_the_general_path(scanner, reference, delim, seed, share):
     r = random.Random(seed * 31 + ord(delim))
     data, header = table(r, delim, rows=400, crlf=seed % 3 == 2)
-    with small_tables(block=r.choice([1 << 20, 2000, 300])) as seen:
+    with small_tables(block=r.choice([1 << 20, 2000, 300]), share=share) as seen:
         rows = assert_same(scanner, reference, [_segment(data, header, delim)])
     assert rows  # the tables are built to contain findings
     assert seen  # and went through the fast path
@@ -122,10 +129,10 @@ def test_random_tables_match_the_general_path(scanner, reference, delim, seed):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**9), delim=st.sampled_from([",", "\t", ";", "|"]),
        rows=st.integers(0, 60), block=st.sampled_from([1 << 20, 500, 80]),
-       crlf=st.booleans())
-def test_property_same_findings(scanner, reference, seed, delim, rows, block, crlf):
+       crlf=st.booleans(), share=st.sampled_from([4, NEVER]))
+def test_property_same_findings(scanner, reference, seed, delim, rows, block, crlf, share):
     data, header = table(random.Random(seed), delim, rows=rows, crlf=crlf)
-    with small_tables(block) as seen:
+    with small_tables(block, share) as seen:
         assert_same(scanner, reference, [_segment(data, header, delim)])
     assert seen
 
@@ -176,9 +183,10 @@ def test_dense_records_take_the_fast_path_and_match(scanner, reference, newline)
     ("routing,account,ssn/itin\n" + "021000021,5366213947,912701234\n" * 20
      + "021000022,1111111111,536225555\n" * 20, ("routing", "account", "ssn/itin")),
 ])
-def test_interactions_across_cells(scanner, reference, body, header):
+@pytest.mark.parametrize("share", [tables.GENERAL_SHARE, NEVER])
+def test_interactions_across_cells(scanner, reference, body, header, share):
     delim = "\t" if "\t" in body.split("\n")[0] else ","
-    with small_tables(block=200) as seen:
+    with small_tables(block=200, share=share) as seen:
         assert_same(scanner, reference, [_segment(body.encode(), header, delim)])
     assert seen
 
@@ -275,6 +283,22 @@ def test_deadline_between_blocks(scanner):
     if part.timed_out:
         assert part.count < full.count
         assert list(part.rows()) == list(full.rows())[:part.count]
+
+
+@pytest.mark.parametrize("unit", [b"password:x,536225555\n", b"a@b.co,123 456 7890\n",
+                                  b'"x,y",536-22-5555\n', b"-----BEGIN RSA PRIVATE KEY-----,1\n"])
+def test_hostile_tables_respect_the_deadline(scanner, unit):
+    """Tables built so every row goes through the handlers: the deadline still holds."""
+    data = b"note,ssn\n" + unit * (4_000_000 // len(unit))
+    seg = Segment(data, "x.csv", table=TableLayout(b",", ("note", "ssn")))
+    scanner.scan([Segment(data[:tables.MIN_TABLE + 100], "warm-up", table=seg.table)])
+    with counting() as seen:
+        t = time.monotonic()
+        result = scanner.scan([seg], deadline=t + 0.3)
+        elapsed = time.monotonic() - t
+    assert seen
+    assert elapsed < 3.0
+    assert result.timed_out or result.bytes_scanned == len(data) + 1
 
 
 def test_threads_share_the_table_path(scanner, reference):
