@@ -42,6 +42,8 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import hyperscan
@@ -72,6 +74,7 @@ RETRY_EVERY = 8             # after such a block, the next ones go the general w
 _NOT_DIGITS_NL = bytes(c for c in range(256) if not (48 <= c <= 57 or c == 10))
 _DOMAIN_OF = re.compile(rb"@([^\n]*)")
 _MISSING = object()
+_END = itemgetter(2)
 
 # Lines ("\n" + cell + "\n") that are not one plain address. A cell with none of these faults is
 # local@domain with a local part of 1-64 address characters, not starting with '.' or "'" and not
@@ -133,10 +136,6 @@ class _Db:
 
 def _record(pid: int, frm: int, to: int, flags: int, out: list) -> None:
     out.append((pid, frm, to))
-
-
-def _END(m: tuple[int, int, int]) -> int:
-    return m[2]
 
 
 def _lines_hit(framed: bytes, found: list[tuple[int, int, int]]) -> set[int]:
@@ -389,9 +388,22 @@ class TablePath:
             d = next(iter(outcomes.values()))
             values = joined if d.raw else joined.translate(None, _NOT_DIGITS_NL)
             return self._column(c, d.plan, values, n, None)
-        # Mixed: the header row, undecided cells, several plans. One group per outcome.
+        # Mixed: the header row, empty or odd cells, several plans. One group per outcome.
         per_cell = list(map(decisions.__getitem__, shaped.split(b"\n")))
-        fast = [d is not None for d in per_cell]
+        fast = list(map(is_not, per_cell, repeat(None)))
+        if len(outcomes) == 1:
+            d = next(iter(outcomes.values()))
+            values = b"\n".join(compress(cells, fast))
+            if not d.raw:
+                values = values.translate(None, _NOT_DIGITS_NL)
+            group = self._column(c, d.plan, values, fast.count(True), None)
+            it = iter(group.norms)
+            spread = [next(it) if f else None for f in fast]
+            info = group.info
+            if isinstance(info, list):
+                it = iter(info)
+                info = [next(it) if f else None for f in fast]
+            return Column(c, spread, info, fast)
         norms: list[str | None] = [None] * n
         info: list[tuple | None] = [None] * n
         for d in outcomes.values():
