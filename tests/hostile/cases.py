@@ -320,8 +320,10 @@ case("pdf-flate-bomb-5-pages-of-70mb", "pdf",
      verdict="allow-or-block", slow=True)
 case("pdf-20k-text-operators", "pdf", lazy(lambda: (B.pdf_text_ops(20_000), "application/pdf")),
      verdict="block", detect="SSN")
+# ~6 MB of decoded content: past the budget (time_limit), or past the stream cap pdf.py sets
+# from the byte budget under smaller limits (parse_error); fail closed either way
 case("pdf-300k-text-operators", "pdf", lazy(lambda: (B.pdf_text_ops(300_000), "application/pdf")),
-     reasons=frozenset({"time_limit"}), slow=True)
+     reasons=frozenset({"time_limit", "parse_error"}), slow=True)
 
 # ----------------------------------------------------------------- JSON and forms
 case("json-100k-deep-arrays", "json", lazy(lambda: (B.deep_json(100_000), "application/json")),

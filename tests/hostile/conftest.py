@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from .runner import BAIT, FAST_LIMITS, InProcess
+from .runner import BAIT, FAST_LIMITS, SHIPPED_LIMITS, InProcess
 from .tripwire import Tripwire
 
 
@@ -16,6 +16,12 @@ def pytest_collection_modifyitems(items):
 def inproc() -> InProcess:
     """The shipped rules with the fast suite's limits, evaluated without a proxy."""
     return InProcess(FAST_LIMITS)
+
+
+@pytest.fixture(scope="session")
+def inproc_shipped(inproc) -> InProcess:
+    """The shipped rules with the shipped limits (the slow cases, as the bench runs them)."""
+    return InProcess(SHIPPED_LIMITS, inproc.ruleset)
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,8 @@ def test_case(inproc, wire, case):
 
 
 @pytest.mark.parametrize("case", _params(slow=True))
-def test_slow_case(inproc, wire, case):
-    assert_judged(inproc.run(case, wire if case.watch else None), case.name, "inproc")
+def test_slow_case(inproc_shipped, wire, case):
+    assert_judged(inproc_shipped.run(case, wire if case.watch else None), case.name, "inproc")
 
 
 def test_a_readable_body_is_judged_clean(inproc):
