@@ -31,14 +31,17 @@ def abort_flow(flow: http.HTTPFlow) -> bool:
         log.error("abort: no live connection handler for flow %s; killing the flow instead", flow.id)
         flow.kill()
         return False
-    # Server first: the upstream must not receive another byte. transport.abort() resets the
-    # connection and drops whatever is still buffered for writing (a graceful close would
-    # flush it - and with it, for a chunked request, the terminator that makes the upload
-    # look complete). Then the handler tasks are cancelled as mitmproxy does itself.
+    # Server side first: the upstream must not receive another byte. transport.abort() resets
+    # the connection and drops whatever is still buffered for writing (a graceful close would
+    # flush it - and with it, for a chunked request, the terminator that makes the upload look
+    # complete). Every server transport of this client connection goes: in upstream mode the
+    # bytes travel on the connection to the upstream proxy, not on `flow.server_conn`, and the
+    # client connection is closed anyway. Then the handler tasks are cancelled as mitmproxy does.
     if flow.server_conn not in handler.transports:
         flow.server_conn.error = "upload cut off by DLP policy"   # checked before connecting
         _pending_cut.add(flow.server_conn.id)
-    for conn in (flow.server_conn, handler.client):
+    conns = [c for c in handler.transports if c is not handler.client] + [handler.client]
+    for conn in conns:
         io = handler.transports.get(conn)
         if io is None:
             continue

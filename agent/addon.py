@@ -790,7 +790,8 @@ class _StreamGuard:
         self.cls, self.ident, self.host, self.path, self.declared = cls, ident, host, path, declared
         req = flow.request
         self.inspector = StreamInspector(state.ruleset.scanner, req.headers.get("content-type"),
-                                         req.headers.get("content-encoding"), state.inspector.hasher)
+                                         req.headers.get("content-encoding"), state.inspector.hasher,
+                                         limits=state.inspector.limits)
         self.blocked = False
         self.seconds = 0.0
         self.held = bytearray()

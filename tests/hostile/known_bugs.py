@@ -45,19 +45,11 @@ bug("ssn-flood-30mb", {"agent"}, "VmHWM",
     "scan covers ~27 MB in 10 s here), so a faster machine or a larger budget means more; two "
     "workers at once ~2.3 GiB. Counting per type past a cap (keeping MAX_DISTINCT values) "
     "would bound it.")
-_CUT_OFF = (
-    "A chunked upload blocked on data that arrives together with the end of the body still "
-    "reaches the upstream as a complete request of 0 bytes (observed every time for these "
-    "three small bodies; the origin logs only requests whose body it read to the end). Since "
-    "62e1048 agent/addon.py _StreamGuard returns [] after a block and agent/abort.py resets "
-    "the connections, which fixed cut-offs in mid-body (stream-gzip-invalid, "
-    "stream-gzip-of-1gb-text, stream-zstd-of-1gb-text, stream-mp-100k-parts: nothing is logged "
-    "upstream any more). Likely cause, not verified: mitmproxy processes the RequestData and "
-    "the RequestEndOfMessage of one read in the same pass (proxy/layers/http/__init__.py "
-    "state_stream_request_body) and the end of message, the chunked terminator, is written "
-    "before the reset. An API that takes that as an upload commits an empty file.")
-for _name in ("stream-ssn", "stream-br-of-256mb-text", "stream-mp-ssn-in-preamble"):
-    bug(_name, {"agent"}, "as a complete request", _CUT_OFF)
+# Fixed: a chunked upload cut off on data arriving with the end of its body used to reach the
+# upstream as a finished 0-byte request. In upstream mode the bytes travel on the connection to
+# the upstream proxy, not on flow.server_conn, so agent/abort.py reset the wrong connection;
+# it now resets every server connection of the client connection (stream-ssn,
+# stream-br-of-256mb-text, stream-mp-ssn-in-preamble pass).
 
 
 def marks(case: str, where: str) -> list:
