@@ -193,6 +193,49 @@ class DetectionTally:
         return True
 
 
+PIECE_BYTES = 4 * 1024 * 1024     # bodies above twice this are scanned piece by piece
+PIECE_OVERLAP = 64 * 1024         # context and values up to half of it span a piece edge
+
+
+def _pieces(segments: list[Segment]):
+    """(segments, lo, hi): runs of whole segments up to PIECE_BYTES (hi 0: report all), and
+    large segments cut into overlapping pieces at line starts; a piece reports only findings
+    that start in [lo, hi) of its data, so each value is counted once, by the piece that saw
+    it with at least PIECE_OVERLAP/2 bytes of context on each side."""
+    run: list[Segment] = []
+    size = 0
+    for seg in segments:
+        n = len(seg.data)
+        if n <= PIECE_BYTES:
+            if size + n > PIECE_BYTES and run:
+                yield run, 0, 0
+                run, size = [], 0
+            run.append(seg)
+            size += n
+            continue
+        if run:
+            yield run, 0, 0
+            run, size = [], 0
+        data = seg.data
+        cuts = [0]
+        while cuts[-1] + PIECE_BYTES < n:
+            c = cuts[-1] + PIECE_BYTES
+            nl = data.find(b"\n", c, c + 4096)
+            cuts.append(nl + 1 if nl >= 0 else c)
+        cuts.append(n)
+        half = PIECE_OVERLAP // 2
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            start = max(0, a - PIECE_OVERLAP)
+            if start:
+                nl = data.find(b"\n", start, a)
+                start = nl + 1 if 0 <= nl < a - half else start
+            end = min(n, b + PIECE_OVERLAP)
+            piece = Segment(data[start:end], seg.where, seg.field, seg.table)
+            yield [piece], a - start, b - start
+    if run:
+        yield run, 0, 0
+
+
 def _email_domains(scan: ScanResult) -> frozenset[str]:
     domains: set[str] = set()
     for t, _, norms, _ in scan.by_type():
@@ -239,14 +282,18 @@ class Inspector:
             result.files = list(ex.files)
             result.uninspectable = list(ex.uninspectable)
             result.bytes_extracted = ex.bytes_extracted
-            scan = self.scanner.scan(ex.segments, deadline=deadline)
-            result.scan_seconds = time.monotonic() - t1
-            if scan.timed_out:
-                result.uninspectable.append(Uninspectable("time_limit", where, "scan deadline"))
             tally = DetectionTally(self.hasher)
-            tally.add_scan(scan, ex.segments)
+            if sum(len(seg.data) for seg in ex.segments) <= 2 * PIECE_BYTES:
+                scan = self.scanner.scan(ex.segments, deadline=deadline)
+                timed_out = scan.timed_out
+                tally.add_scan(scan, ex.segments)
+                result.email_domains = _email_domains(scan)
+            else:
+                timed_out, result.email_domains = self._scan_pieces(ex.segments, deadline, tally)
+            result.scan_seconds = time.monotonic() - t1
+            if timed_out:
+                result.uninspectable.append(Uninspectable("time_limit", where, "scan deadline"))
             result.detections = tally.detections
-            result.email_domains = _email_domains(scan)
             if self.matchers:
                 self._match_indexes(ex.segments, deadline, where, result)
         except Exception as e:  # noqa: BLE001 - the boundary: a bug must fail closed, not crash
@@ -254,6 +301,24 @@ class Inspector:
             log.error("inspection failed with %s (body of %d bytes)", type(e).__name__, len(body))
             result.uninspectable.append(Uninspectable("internal_error", where, type(e).__name__))
         return result
+
+    def _scan_pieces(self, segments: list[Segment], deadline: float,
+                     tally: DetectionTally) -> tuple[bool, frozenset[str]]:
+        """Scan a large body piece by piece, counting each piece before the next: memory holds
+        one piece's findings, not the whole body's (a body of nothing but SSNs once kept
+        ~36 bytes per body byte until its time budget ran out)."""
+        domains: set[str] = set()
+        for piece, lo, hi in _pieces(segments):
+            scan = self.scanner.scan(piece, deadline=deadline)
+            rows = [r for r in scan.rows() if lo <= r[2] < hi] if hi else scan.rows()
+            if rows:
+                types, segs, _, _, _, verdicts, norms = map(list, zip(*rows, strict=True))
+                tally.add_columns(types, verdicts, norms, segs, piece)
+                domains.update(n.rpartition("@")[2].lower() for t, n in zip(types, norms, strict=True)
+                               if t == "EMAIL")
+            if scan.timed_out:
+                return True, frozenset(domains)
+        return False, frozenset(domains)
 
     def _match_indexes(self, segments: list[Segment], deadline: float, where: str,
                        result: InspectionResult) -> None:
