@@ -37,14 +37,8 @@ def bug(case: str, where: set[str], signature: str | tuple[str, ...], text: str)
     BUGS[case] = Bug(frozenset(where), text, (signature,) if isinstance(signature, str) else signature)
 
 
-bug("ssn-flood-30mb", {"agent"}, "VmHWM",
-    "agent/detect/scanner.py Scanner.scan keeps a Finding for every validated candidate "
-    "(~400 bytes of RSS each) and agent/inspect.py summarizes them only at the end: a body "
-    "whose every 12 bytes is an SSN costs ~36 bytes of memory per body byte (2 MB -> +75 MB, "
-    "12 MB -> +425 MB, 30 MB -> worker VmHWM 1.1 GiB). Only the time budget bounds it (the "
-    "scan covers ~27 MB in 10 s here), so a faster machine or a larger budget means more; two "
-    "workers at once ~2.3 GiB. Counting per type past a cap (keeping MAX_DISTINCT values) "
-    "would bound it.")
+# Fixed: ssn-flood-30mb (every 12 bytes an SSN) took an inspection worker to 1.1 GiB; bodies
+# over 8 MiB are now scanned and counted piece by piece (agent/inspect.py _scan_pieces).
 # Fixed: a chunked upload cut off on data arriving with the end of its body used to reach the
 # upstream as a finished 0-byte request. In upstream mode the bytes travel on the connection to
 # the upstream proxy, not on flow.server_conn, so agent/abort.py reset the wrong connection;
