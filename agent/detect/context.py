@@ -21,13 +21,13 @@ its candidates.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import hyperscan
 
 from agent.detect import entities as E
 from agent.detect.config import DetectorConfig
+from agent.detect.hsutil import ThreadScratch
 
 # Lower-case letters and digits stay, everything else becomes a space (1:1, offsets are kept).
 _NORM = bytes(
@@ -81,18 +81,11 @@ class ContextIndex:
             self._db = hyperscan.Database()
             self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs),
                              flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(exprs))
-            self._proto = hyperscan.Scratch(self._db)
-        self._local = threading.local()
-        self._lock = threading.Lock()
+            self._scratches = ThreadScratch(self._db)
         self._names: dict[str, tuple[Term, ...]] = {}
 
     def _scratch(self) -> hyperscan.Scratch:
-        s = getattr(self._local, "scratch", None)
-        if s is None:
-            with self._lock:
-                s = self._proto.clone()
-            self._local.scratch = s
-        return s
+        return self._scratches.get()
 
     def _hits(self, text: bytes) -> list[tuple[int, int, int]]:
         hits: list[tuple[int, int, int]] = []

@@ -35,6 +35,7 @@ from agent.detect.config import DetectorConfig, load_detector_config
 from agent.detect.context import ContextIndex, Term
 from agent.detect.detectors import Detector, Pattern, default_detectors
 from agent.detect.detectors.credentials import CredentialsDetector
+from agent.detect.hsutil import ThreadScratch
 from agent.detect.result import Row, ScanResult
 from agent.extract.model import Segment, TableLayout
 
@@ -221,8 +222,7 @@ class Scanner:
                                   elements=len(exprs), flags=flags)
         except hyperscan.error as e:
             raise ValueError(f"cannot compile detector patterns: {e}") from None
-        self._proto = hyperscan.Scratch(self.database)
-        self._local = threading.local()
+        self._scratches = ThreadScratch(self.database)
         self._lock = threading.Lock()
         self._headers: dict[tuple[str, ...], list[tuple[Term, ...]]] = {}
 
@@ -231,12 +231,7 @@ class Scanner:
         return [p for _, _, p in self._handlers]
 
     def _scratch(self) -> hyperscan.Scratch:
-        s = getattr(self._local, "scratch", None)
-        if s is None:
-            with self._lock:
-                s = self._proto.clone()
-            self._local.scratch = s
-        return s
+        return self._scratches.get()
 
     def header_terms(self, table: TableLayout) -> list[tuple[Term, ...]]:
         got = self._headers.get(table.header)

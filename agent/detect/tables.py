@@ -51,6 +51,7 @@ from agent.detect import entities as E
 from agent.detect.detectors.base import CHECKSUM_BONUS, SCORE_FORMAT, SCORE_HEADER, Pattern
 from agent.detect.detectors.email import EmailDetector
 from agent.detect.detectors.number import _SHAPE, NumberRouter
+from agent.detect.hsutil import ThreadScratch
 from agent.detect.result import Row
 from agent.detect.scanner import DEADLINE_EVERY, OVERLAP, ScanState
 from agent.detect.table_layout import Layout
@@ -107,9 +108,7 @@ class _Db:
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.db.compile(expressions=list(exprs), ids=list(ids), elements=len(exprs),
                         flags=list(flags))
-        self._proto = hyperscan.Scratch(self.db)
-        self._local = threading.local()
-        self._lock = threading.Lock()
+        self._scratches = ThreadScratch(self.db)
 
     @classmethod
     def of(cls, patterns: Sequence[Pattern], pids: Sequence[int]) -> _Db | None:
@@ -118,12 +117,7 @@ class _Db:
         return cls([patterns[i].regex for i in pids], pids, [patterns[i].flags for i in pids])
 
     def _scratch(self) -> hyperscan.Scratch:
-        s = getattr(self._local, "scratch", None)
-        if s is None:
-            with self._lock:
-                s = self._proto.clone()
-            self._local.scratch = s
-        return s
+        return self._scratches.get()
 
     def matches(self, data: bytes | memoryview) -> list[tuple[int, int, int]]:
         out: list[tuple[int, int, int]] = []
