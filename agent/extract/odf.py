@@ -1,8 +1,11 @@
 """OpenDocument (odt, ods, odp): text from content.xml, headers/footers from styles.xml.
 
-Spreadsheets become one tab-delimited segment per table, like xlsx sheets; repeated cells and
-rows (``number-columns-repeated``) are expanded only when they hold something, and at most
-``MAX_REPEAT`` times, so a 1,048,576-row blank table costs nothing. Presentations give one
+Spreadsheets become one tab-delimited segment per table, like xlsx sheets. Date and time cells
+give their stored value in the xlsx shape (``1990-01-02``, ``1990-01-02 13:45:00``,
+``13:45:00``) instead of the display text, whose "01/02/90" may be day- or month-first (a
+comment on the cell follows the value). Repeated cells and rows (``number-columns-repeated``)
+are expanded only when they hold something, and at most ``MAX_REPEAT`` times, so a
+1,048,576-row blank table costs nothing. Presentations give one
 segment per page (``slide:3``, speaker notes included).
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import zipfile
 
-from agent.extract import archives
+from agent.extract import archives, numfmt
 from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Budget, Exhausted, Unreadable
 from agent.extract.model import TableLayout
@@ -27,6 +30,18 @@ def _attr(attrs: dict[str, str], local: str) -> str | None:
     for k, v in attrs.items():
         if k.rpartition(":")[2] == local:
             return v
+    return None
+
+
+def _iso(attrs: dict[str, str]) -> str | None:
+    """A date or time cell's stored value in ISO form; None for other cells (and durations)."""
+    kind = _attr(attrs, "value-type")
+    if kind == "date":
+        value = _attr(attrs, "date-value")
+        return numfmt.iso_text(value) if value else None
+    if kind == "time":
+        value = _attr(attrs, "time-value")
+        return numfmt.duration_clock(value) if value else None
     return None
 
 
@@ -60,6 +75,9 @@ class OdfContent:
         self.cell: list[str] | None = None
         self.cell_repeat = 1
         self.cell_value: str | None = None
+        self.cell_iso: str | None = None
+        self.note_at: int | None = None
+        self.notes: list[str] = []
 
     def attach(self, p) -> None:
         p.StartElementHandler = self.start
@@ -129,6 +147,10 @@ class OdfContent:
             self.cell_repeat = _repeat(attrs, "number-columns-repeated")
             self.cell_value = _attr(attrs, "value") or _attr(attrs, "date-value") or \
                 _attr(attrs, "boolean-value")
+            self.cell_iso = _iso(attrs)
+            self.notes, self.note_at = [], None
+        elif ln == "annotation" and self.cell is not None:
+            self.note_at = len(self.cell)
         elif ln == "s" and self.cell is not None:
             self.cell.append(" " * min(_repeat(attrs, "c"), MAX_SPACES))
         elif ln == "p" and self.cell:
@@ -136,7 +158,11 @@ class OdfContent:
 
     def _sheet_end(self, ln: str) -> None:
         if ln in ("table-cell", "covered-table-cell") and self.cell is not None:
-            text = "".join(self.cell).strip() or self.cell_value or ""
+            if self.cell_iso:
+                note = "".join(self.notes).strip()
+                text = f"{self.cell_iso} {note}" if note else self.cell_iso
+            else:
+                text = "".join(self.cell).strip() or self.cell_value or ""
             text = text.replace("\t", " ").replace("\n", " ")
             self.cell = None
             if not text:
@@ -148,6 +174,9 @@ class OdfContent:
             self.pending_empty = 0
             room = MAX_COLUMNS - len(self.row)
             self.row.extend([text] * min(self.cell_repeat, MAX_REPEAT, room))
+        elif ln == "annotation" and self.note_at is not None and self.cell is not None:
+            self.notes.extend(self.cell[self.note_at:])
+            self.note_at = None
         elif ln == "table-row":
             self._row_done()
         elif ln == "table":

@@ -1,7 +1,9 @@
 """xlsx: every sheet (hidden ones too) as one tab-delimited segment with its header row.
 
 Cells are rendered as Excel shows their stored values: shared and inline strings, numbers,
-booleans, formula results. Comments, drawings, charts and properties come out as text too.
+booleans, formula results. Numbers in a date or time format (read from ``xl/styles.xml``) come
+out as ISO dates and times (``numfmt.py``), so a date of birth is ``1990-01-02``, not
+``32875``. Comments, drawings, charts and properties come out as text too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import html
 import re
 import zipfile
 
-from agent.extract import xmltext
+from agent.extract import numfmt, xmltext
 from agent.extract.blob import Blob, Walker
 from agent.extract.budget import Exhausted, Unreadable
 from agent.extract.model import TableLayout
@@ -33,10 +35,12 @@ _FLAT = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 def xlsx(blob: Blob, walker: Walker, kind: str, zf: zipfile.ZipFile) -> None:
     pkg = Package(zf, blob, walker)
+    sheets, date1904, styles = _workbook(pkg)
+    dates = CellDates(_date_styles(pkg, styles), date1904)
     strings = _shared_strings(pkg)
     strings_utf8 = [x.encode("utf-8", "surrogatepass") for x in strings]
-    for name, part in _sheets(pkg):
-        _sheet(pkg, part, f"sheet:{clean(name)}", strings, strings_utf8)
+    for name, part in sheets:
+        _sheet(pkg, part, f"sheet:{clean(name)}", strings, strings_utf8, dates)
     for pattern, handler in _XLSX_PARTS:
         for name in pkg.matching(pattern):
             pkg.text(name, f"part:{stem(name)}", handler)
@@ -44,15 +48,21 @@ def xlsx(blob: Blob, walker: Walker, kind: str, zf: zipfile.ZipFile) -> None:
     pkg.embedded("xl")
 
 
-def _sheets(pkg: Package) -> list[tuple[str, str]]:
-    """``(sheet name, part)`` in workbook order, then worksheet parts the workbook left out."""
+def _workbook(pkg: Package) -> tuple[list[tuple[str, str]], bool, str | None]:
+    """The sheets as ``(sheet name, part)`` in workbook order, then worksheet parts the
+    workbook left out; whether dates count from 1904; the styles part."""
     listed: list[tuple[str, str]] = []
+    date1904 = False
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        if name.rpartition(":")[2] == "sheet":
+        nonlocal date1904
+        ln = name.rpartition(":")[2]
+        if ln == "sheet":
             rid = next((v for k, v in attrs.items() if k.rpartition(":")[2] == "id"
                         and k != "sheetId"), None)
             listed.append((attrs.get("name", ""), rid or ""))
+        elif ln == "workbookPr":
+            date1904 = attrs.get("date1904", "").strip().lower() in ("1", "true")
 
     def attach(p):
         p.StartElementHandler = start
@@ -62,7 +72,100 @@ def _sheets(pkg: Package) -> list[tuple[str, str]]:
     out = [(n or stem(rels[r][1]), rels[r][1]) for n, r in listed
            if r in rels and rels[r][1] in pkg.infos]
     seen = {p for _, p in out}
-    return out + [(stem(p), p) for p in pkg.matching(_WORKSHEET) if p not in seen]
+    sheets = out + [(stem(p), p) for p in pkg.matching(_WORKSHEET) if p not in seen]
+    styles = next((target for type_, target in rels.values()
+                   if type_.endswith("/styles") and target in pkg.infos), None)
+    if styles is None and "xl/styles.xml" in pkg.infos:
+        styles = "xl/styles.xml"
+    return sheets, date1904, styles
+
+
+# Excel allows 64,000 cell formats; styles past this many are read as not showing dates
+MAX_STYLES = 1 << 16
+
+
+def _date_styles(pkg: Package, part: str | None) -> dict[bytes, int]:
+    """``{cell style index (as in s="3"): numfmt kind}`` for the styles that show dates."""
+    if part is None:
+        return {}
+    path = pkg.where("part:styles")
+    codes: dict[int, str] = {}
+    xf_formats: list[int] = []
+    inside = {"numFmts": 0, "cellXfs": 0}
+    local = local_names()
+
+    def number(text: str | None) -> int:
+        try:
+            return int(text or 0)
+        except ValueError:
+            return 0
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        ln = local(name)
+        if ln in inside:
+            inside[ln] += 1
+        elif ln == "numFmt" and inside["numFmts"]:  # not the numFmt of a dxf
+            codes[number(attrs.get("numFmtId"))] = attrs.get("formatCode", "")
+        elif ln == "xf" and inside["cellXfs"] and len(xf_formats) < MAX_STYLES:
+            xf_formats.append(number(attrs.get("numFmtId")))
+
+    def end(name: str) -> None:
+        ln = local(name)
+        if ln in inside:
+            inside[ln] -= 1
+
+    def attach(p):
+        p.StartElementHandler = start
+        p.EndElementHandler = end
+
+    data, problem = pkg.read(part, path)
+    if problem is not None:  # a bomb or an encrypted part counts, as in any other part
+        pkg.budget.record(problem.reason, path, problem.detail)
+    parser = xmltext.new_parser(forbid_dtd=True)
+    attach(parser)
+    try:
+        xmltext.feed(parser, [data], pkg.budget, path)
+    except Unreadable:
+        # Formatting only: every cell is still read, dates in styles not yet seen stay
+        # numbers. Not a parse_error: no text of the upload goes uninspected.
+        pass
+    kinds: dict[int, int] = {}
+    out: dict[bytes, int] = {}
+    for index, fmt in enumerate(xf_formats):
+        kind = kinds.get(fmt)
+        if kind is None:
+            kind = kinds[fmt] = numfmt.numfmt_kind(fmt, codes)
+        if kind:
+            out[str(index).encode()] = kind
+    return out
+
+
+class CellDates:
+    """The cell styles that show dates, and the ISO text of a number in one of them."""
+
+    CACHE = 1 << 16
+
+    def __init__(self, styles: dict[bytes, int], date1904: bool = False):
+        self.styles = styles
+        self.date1904 = date1904
+        # dates repeat down a column (hire dates, periods): each distinct one is worked out once
+        self.cache: dict[tuple[bytes, int], bytes] = {}
+
+    def text(self, value: bytes, kind: int) -> bytes:
+        key = (value, kind)
+        out = self.cache.get(key)
+        if out is None:
+            iso = numfmt.serial_text(value, kind, self.date1904)
+            out = iso.encode() if iso is not None else _number_b(value)
+            if len(self.cache) >= self.CACHE:
+                self.cache.clear()
+            self.cache[key] = out
+        return out
+
+    def iso(self, value: bytes) -> bytes:
+        """A ``t="d"`` cell (an ISO date stored as text) in the same shape as a serial's."""
+        iso = numfmt.iso_text(value.decode("ascii", "replace"))
+        return iso.encode() if iso is not None else value
 
 
 def _shared_strings(pkg: Package) -> list[str]:
@@ -146,9 +249,11 @@ def _number(v: str) -> str:
 class SheetText:
     """Rows of a worksheet as tab-delimited lines; the first non-empty row is the header."""
 
-    def __init__(self, buf: TextBuffer, strings: list[str]):
+    def __init__(self, buf: TextBuffer, strings: list[str], dates: CellDates | None = None):
         self.buf = buf
         self.strings = strings
+        self.dates = dates if dates is not None else CellDates({})
+        self.style: str | None = None
         self.header: tuple[str, ...] | None = None
         self.row: list[str] = []
         self.cell: list[str] = []
@@ -168,6 +273,7 @@ class SheetText:
         ln = self.local(name)
         if ln == "c":
             self.ctype = attrs.get("t")
+            self.style = attrs.get("s")
             self.col = _column(attrs.get("r"), self.cols)
             self.cell = []
         elif ln == "v" or ln == "t":
@@ -201,10 +307,16 @@ class SheetText:
             except (ValueError, IndexError):
                 value = ""
         elif t is None or t == "n":
-            value = _number(raw)
+            kind = self.dates.styles.get(self.style.strip().encode()) if self.style else None
+            if kind:
+                value = self.dates.text(raw.strip().encode(), kind).decode()
+            else:
+                value = _number(raw)
         elif t == "b":
             value = "TRUE" if raw == "1" else "FALSE" if raw == "0" else raw
-        else:  # inlineStr, str (formula text), e (error), d (ISO date)
+        elif t == "d":
+            value = self.dates.iso(raw.encode()).decode().translate(_FLAT)
+        else:  # inlineStr, str (formula text), e (error)
             value = raw.translate(_FLAT)
         col = self.col if self.col is not None else len(self.row)
         if col >= MAX_COLUMNS:
@@ -229,15 +341,15 @@ class SheetText:
 
 
 def _sheet(pkg: Package, part: str, label: str, strings: list[str],
-           strings_utf8: list[bytes]) -> None:
+           strings_utf8: list[bytes], dates: CellDates) -> None:
     path = pkg.where(label)
     if part not in pkg.infos:
         return
     data, problem = pkg.read(part, path)
-    if problem is None and fast_sheet(data, strings_utf8, pkg.budget, path):
+    if problem is None and fast_sheet(data, strings_utf8, pkg.budget, path, dates):
         return
     buf = TextBuffer(pkg.budget, path)
-    h = SheetText(buf, strings)
+    h = SheetText(buf, strings, dates)
     parser = xmltext.new_parser(forbid_dtd=True)
     h.attach(parser)
     try:
@@ -263,7 +375,7 @@ def _sheet(pkg: Package, part: str, label: str, strings: list[str],
 # sends the sheet to the expat path, so an unusual shape costs speed, never text.
 _A = rb'\s+[\w:.-]+\s*=\s*"[^"]*"'
 _TOKENS = re.compile(
-    rb'(<c)(?:\s+r="([A-Z]{1,3})[0-9]+")?(?:\s+s="[0-9]*")?(?:\s+t="([a-zA-Z]+)")?'
+    rb'(<c)(?:\s+r="([A-Z]{1,3})[0-9]+")?(?:\s+s="([0-9]*)")?(?:\s+t="([a-zA-Z]+)")?'
     rb'(?:\s+(?!(?:r|s|t)\s*=)[\w:.-]+\s*=\s*"[^"]*")*\s*'
     rb"(?:/>|>(?:<f(?:" + _A + rb")*\s*(?:/>|>[^<]*</f>))?"
     rb"(?:<v>([^<]*)</v>|<v/>|<is><t(?:" + _A + rb")*\s*>([^<]*)</t></is>)?</c>)"
@@ -276,7 +388,8 @@ _FLAT_B = bytes.maketrans(b"\t\n\r", b"   ")
 _FLUSH = 1 << 20
 
 
-def fast_sheet(data: bytes, strings: list[bytes], budget, path: str) -> bool:
+def fast_sheet(data: bytes, strings: list[bytes], budget, path: str,
+               dates: CellDates | None = None) -> bool:
     """Emit the sheet from its common cell shapes; False (nothing emitted) when unusual."""
     # No "<!" at all: no DOCTYPE or entity declarations (so no entity tricks), no CDATA or
     # comments the regex would misread. Well-formedness is not checked here: text from a
@@ -295,8 +408,11 @@ def fast_sheet(data: bytes, strings: list[bytes], budget, path: str) -> bool:
     cols: dict[bytes, int] = {}
     pending = 0
     n_strings = len(strings)
+    if dates is None:
+        dates = CellDates({})
+    date_styles = dates.styles
     try:
-        for n, (cell, ref, t, v, inline, closing) in enumerate(tokens):
+        for n, (cell, ref, s, t, v, inline, closing) in enumerate(tokens):
             if not n & 4095:
                 budget.tick(path)
             if cell:
@@ -304,12 +420,19 @@ def fast_sheet(data: bytes, strings: list[bytes], budget, path: str) -> bool:
                     i = int(v) if v.isdigit() else -1
                     value = strings[i] if 0 <= i < n_strings else b""
                 elif not t or t == b"n":
+                    if s and (kind := date_styles.get(s)):  # a probe for styled cells only
+                        value = dates.text(v, kind)
                     # int membership: `b"E" in v` costs ten times more (it tries int first)
-                    value = _number_b(v) if 69 in v or 101 in v else v
+                    elif 69 in v or 101 in v:
+                        value = _number_b(v)
+                    else:
+                        value = v
                 elif t == b"inlineStr":
                     value = inline
                 elif t == b"b":
                     value = b"TRUE" if v == b"1" else b"FALSE" if v == b"0" else v
+                elif t == b"d":
+                    value = dates.iso(v)
                 else:
                     value = v
                 if t != b"s" and value:
