@@ -132,8 +132,8 @@ def test_xlsxwriter_custom_day_first_format():
 
 
 def test_ods_date_and_time_cells_give_their_stored_value():
-    from odf.opendocument import OpenDocumentSpreadsheet
     from odf.office import Annotation
+    from odf.opendocument import OpenDocumentSpreadsheet
     from odf.table import Table, TableCell, TableRow
     from odf.text import P
 
