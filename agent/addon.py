@@ -88,6 +88,11 @@ def _mtimes(paths: list[Path]) -> tuple:
     return tuple(out)
 
 
+def _spool_dir(cfg: AgentConfig) -> Path:
+    """The private (0700) directory of upload-session chunks and of large bodies' spilled text."""
+    return Path(cfg.spool_dir) if cfg.spool_dir else Path(cfg.db).resolve().parent / "sessions"
+
+
 class DlpAddon:
     def __init__(self) -> None:
         self.metrics = Metrics()
@@ -194,7 +199,9 @@ class DlpAddon:
         hasher = Hasher.from_file(cfg.hmac_key_file) if cfg.hmac_key_file else None
         lim = cfg.limits
         limits = Limits(max_depth=lim.max_depth, max_extracted_bytes=lim.max_extracted_bytes,
-                        max_ratio=lim.max_ratio, max_parts=lim.max_parts, max_seconds=lim.max_seconds)
+                        max_ratio=lim.max_ratio, max_parts=lim.max_parts, max_seconds=lim.max_seconds,
+                        memory_text_bytes=lim.memory_text_bytes, max_spilled_bytes=lim.max_spilled_bytes,
+                        spill_dir=str(_spool_dir(cfg)))
         matchers = []
         if cfg.indexes:
             from agent.fingerprint import load_indexes, read_key
@@ -248,8 +255,7 @@ class DlpAddon:
         self.store.start()
         if old is not None:
             old.close()
-        spool = Path(cfg.spool_dir) if cfg.spool_dir else Path(cfg.db).resolve().parent / "sessions"
-        self.spool = SessionSpool(spool, max_session_bytes=cfg.limits.max_session_bytes,
+        self.spool = SessionSpool(_spool_dir(cfg), max_session_bytes=cfg.limits.max_session_bytes,
                                   ttl_seconds=cfg.limits.session_ttl_seconds)
 
     def _watched_paths(self) -> list[Path]:

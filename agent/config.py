@@ -20,6 +20,10 @@ class LimitsConfig(_Strict):
     max_ratio: float = Field(200.0, gt=1)
     max_parts: int = Field(20_000, ge=1)
     max_seconds: float = Field(10.0, gt=0, description="inspection budget per body")
+    memory_text_bytes: int = Field(16 * 1024**2, ge=0, description="text of one body kept in memory; "
+                                   "more is spilled to an unnamed 0600 file in spool_dir")
+    max_spilled_bytes: int = Field(512 * 1024**2, ge=0, description="text of one body spilled to disk at most "
+                                   "(then size_limit); 0 keeps all text in memory")
     max_body_bytes: int = Field(128 * 1024**2, ge=1024, description="largest body buffered and inspected whole")
     max_session_bytes: int = Field(128 * 1024**2, ge=1024,
                                    description="largest chunked upload session reassembled and inspected whole")
@@ -49,7 +53,7 @@ class AgentConfig(_Strict):
                                "fingerprint index directories (dlp-agent fingerprint)")
     index_key_file: str | None = Field(None, description="key the indexes were built with (mode 0600)")
     spool_dir: str | None = Field(None, description="private directory for chunks of upload sessions "
-                                                    "(default: next to the database)")
+                                                    "and spilled text of large bodies (default: next to the database)")
     hmac_key_file: str | None = Field(None, description="key for evidence hashes (mode 0600)")
     contact: str = Field("DoIT Security Operations - (914) 995-8161 - mcb1@westchestergov.com",
                          description="whom users contact about a block (shown on the block page)")

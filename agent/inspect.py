@@ -18,6 +18,7 @@ from agent.detect.model import Finding
 from agent.detect.result import ScanResult, group
 from agent.extract import extract
 from agent.extract.model import ExtractionResult, FileInfo, Limits, Segment, Uninspectable
+from agent.extract.spool import SpilledSegment
 from agent.masking import Hasher, mask
 
 log = logging.getLogger(__name__)
@@ -201,39 +202,48 @@ def _pieces(segments: list[Segment]):
     """(segments, lo, hi): runs of whole segments up to PIECE_BYTES (hi 0: report all), and
     large segments cut into overlapping pieces at line starts; a piece reports only findings
     that start in [lo, hi) of its data, so each value is counted once, by the piece that saw
-    it with at least PIECE_OVERLAP/2 bytes of context on each side."""
+    it with at least PIECE_OVERLAP/2 bytes of context on each side.
+
+    Segments spilled to disk are read a piece at a time (small ones whole, into a run), so the
+    scanner never sees a spool-backed segment and memory holds one piece, not the body."""
     run: list[Segment] = []
     size = 0
     for seg in segments:
-        n = len(seg.data)
+        n = seg.size
+        spilled = isinstance(seg, SpilledSegment)
         if n <= PIECE_BYTES:
             if size + n > PIECE_BYTES and run:
                 yield run, 0, 0
                 run, size = [], 0
-            run.append(seg)
+            run.append(Segment(seg.data, seg.where, seg.field, seg.table) if spilled else seg)
             size += n
             continue
         if run:
             yield run, 0, 0
             run, size = [], 0
-        data = seg.data
+        read = seg.read if spilled else _slicer(seg.data)
         cuts = [0]
         while cuts[-1] + PIECE_BYTES < n:
             c = cuts[-1] + PIECE_BYTES
-            nl = data.find(b"\n", c, c + 4096)
-            cuts.append(nl + 1 if nl >= 0 else c)
+            nl = read(c, c + 4096).find(b"\n")
+            cuts.append(c + nl + 1 if nl >= 0 else c)
         cuts.append(n)
         half = PIECE_OVERLAP // 2
         for a, b in zip(cuts, cuts[1:], strict=False):
             start = max(0, a - PIECE_OVERLAP)
-            if start:
-                nl = data.find(b"\n", start, a)
-                start = nl + 1 if 0 <= nl < a - half else start
             end = min(n, b + PIECE_OVERLAP)
-            piece = Segment(data[start:end], seg.where, seg.field, seg.table)
+            if start:
+                nl = read(start, a).find(b"\n")
+                if 0 <= nl < a - half - start:
+                    start += nl + 1
+            piece = Segment(read(start, end), seg.where, seg.field, seg.table)
             yield [piece], a - start, b - start
     if run:
         yield run, 0, 0
+
+
+def _slicer(data: bytes):
+    return lambda a, b: data[a:b]
 
 
 def _email_domains(scan: ScanResult) -> frozenset[str]:
@@ -273,17 +283,17 @@ class Inspector:
         if deadline is None:
             deadline = start + self.limits.max_seconds
         result = InspectionResult(bytes_in=len(body))
+        ex: ExtractionResult | None = None
         try:
-            ex: ExtractionResult = extract(body, content_type=content_type,
-                                           content_encoding=content_encoding, filename=filename,
-                                           limits=self.limits, where=where, deadline=deadline)
+            ex = extract(body, content_type=content_type, content_encoding=content_encoding,
+                         filename=filename, limits=self.limits, where=where, deadline=deadline)
             t1 = time.monotonic()
             result.extract_seconds = t1 - start
             result.files = list(ex.files)
             result.uninspectable = list(ex.uninspectable)
             result.bytes_extracted = ex.bytes_extracted
             tally = DetectionTally(self.hasher)
-            if sum(len(seg.data) for seg in ex.segments) <= 2 * PIECE_BYTES:
+            if ex.spool is None and sum(seg.size for seg in ex.segments) <= 2 * PIECE_BYTES:
                 scan = self.scanner.scan(ex.segments, deadline=deadline)
                 timed_out = scan.timed_out
                 tally.add_scan(scan, ex.segments)
@@ -300,6 +310,9 @@ class Inspector:
             # Content-free: the exception class only; messages can quote body bytes.
             log.error("inspection failed with %s (body of %d bytes)", type(e).__name__, len(body))
             result.uninspectable.append(Uninspectable("internal_error", where, type(e).__name__))
+        finally:
+            if ex is not None:
+                ex.close()    # the spilled text goes with the file: nothing stays on disk
         return result
 
     def _scan_pieces(self, segments: list[Segment], deadline: float,
@@ -310,7 +323,8 @@ class Inspector:
         domains: set[str] = set()
         for piece, lo, hi in _pieces(segments):
             scan = self.scanner.scan(piece, deadline=deadline)
-            rows = [r for r in scan.rows() if lo <= r[2] < hi] if hi else scan.rows()
+            # a list either way: rows() is a generator, truthy even when it yields nothing
+            rows = [r for r in scan.rows() if lo <= r[2] < hi] if hi else list(scan.rows())
             if rows:
                 types, segs, _, _, _, verdicts, norms = map(list, zip(*rows, strict=True))
                 tally.add_columns(types, verdicts, norms, segs, piece)

@@ -53,6 +53,9 @@ def extract(body: bytes, content_type: str | None = None, content_encoding: str 
     ``content_type`` / ``content_encoding`` are the raw header values; ``filename`` names the
     body when it is a file upload as such (``dlp-agent scan``, a PUT of a file). ``deadline``
     is a ``time.monotonic()`` value, by default ``limits.max_seconds`` from now.
+
+    Text past ``limits.memory_text_bytes`` is spilled to an anonymous file: call
+    ``result.close()`` once done with the segments to release it.
     """
     result = ExtractionResult()
     budget = Budget(limits, time.monotonic() + limits.max_seconds if deadline is None
@@ -66,7 +69,7 @@ def extract(body: bytes, content_type: str | None = None, content_encoding: str 
         pass
     except Exception as e:  # noqa: BLE001 - never raise to the proxy; fail closed instead
         budget.record("internal_error", "", type(e).__name__)
-    result.bytes_extracted = sum(len(s.data) for s in result.segments)
+    result.bytes_extracted = sum(s.size for s in result.segments)
     return result
 
 

@@ -6,10 +6,16 @@ Two kinds of stop, because they unwind differently:
   encrypted). The dispatcher records it against that container and carries on with siblings.
 - ``Exhausted`` ends the whole body (the byte budget or the deadline ran out). It is recorded
   once, where it happened, and unwinds to ``extract()``; everything emitted before it is kept.
+
+Memory: once the segment text held in memory would pass ``Limits.memory_text_bytes``, further
+segment text goes to the body's spool file (``agent.extract.spool``) and is counted against
+``Limits.max_spilled_bytes`` instead of ``max_extracted_bytes``; bytes a producer had charged
+while building that text are given back, since they no longer stay in memory.
 """
 
 from __future__ import annotations
 
+import errno
 import time
 
 from agent.extract.model import (
@@ -20,6 +26,7 @@ from agent.extract.model import (
     TableLayout,
     Uninspectable,
 )
+from agent.extract.spool import SpilledSegment, Spool
 
 
 class Exhausted(Exception):
@@ -49,6 +56,8 @@ class Budget:
         self.result = result
         self.root = root
         self.used = 0
+        self.held = 0        # segment text in memory (emitted, or in SegmentWriters' buffers)
+        self.spilled = 0     # segment text written to the spool
         self._out_of_time = False
         self._size_spent = False
 
@@ -102,13 +111,64 @@ class Budget:
         """
         if not data:
             return
+        if self.spilling(len(data)):
+            extents = self.spill(data, path, charged, final)
+            if extents:
+                self.result.segments.append(SpilledSegment(self.result.spool, extents,
+                                                           self.label(path), field, table))
+            return
         if not charged:
             n = self.take(len(data), path, final=final)
             if n < len(data):
                 data = data[:n]
                 if not data:
                     return
+        self.held += len(data)
         self.result.segments.append(Segment(data, self.label(path), field, table))
+
+    def spilling(self, n: int) -> bool:
+        """Whether ``n`` more bytes of segment text go to the spool rather than memory."""
+        lim = self.limits
+        return lim.max_spilled_bytes > 0 and self.held + n > lim.memory_text_bytes
+
+    def spill(self, data: bytes, path: str, charged: bool = False,
+              final: bool = False) -> list[tuple[int, int]]:
+        """Write segment text to the spool; its extents (empty if none of it fit).
+
+        ``charged`` bytes were counted against max_extracted_bytes and are given back. Past
+        max_spilled_bytes what fits is kept and size_limit recorded, as ``take`` does.
+        """
+        if charged:
+            self.used -= len(data)
+        room = self.limits.max_spilled_bytes - self.spilled
+        if len(data) > room:
+            if self._size_spent and not final:
+                raise Exhausted
+            if not self._size_spent:
+                self._size_spent = True
+                self.record("size_limit", path, f"more than {self.limits.max_spilled_bytes} "
+                            "bytes of text spilled to disk from the body")
+            data = data[:max(room, 0)]
+        if not data:
+            return []
+        try:
+            spool = self.result.spool
+            if spool is None:
+                spool = self.result.spool = Spool(self.limits.spill_dir)
+            offset = spool.append(data)
+        except OSError as e:
+            # An unusable spill directory or a full disk: the text cannot be kept, so the
+            # body is not fully inspected. Content-free detail: never the path.
+            if not self._size_spent:
+                self._size_spent = True
+                self.record("size_limit", path, "text could not be spilled to disk "
+                            f"({errno.errorcode.get(e.errno or 0, type(e).__name__)})")
+            raise Exhausted from None
+        self.spilled += len(data)
+        return [(offset, len(data))]
+
+    def writer(self, path: str, strip_leading: bool = True) -> SegmentWriter:
+        return SegmentWriter(self, path, strip_leading)
 
     def add_file(self, path: str, name: str | None, type_: str, size: int) -> None:
         self.result.files.append(FileInfo(self.label(path), name, type_, size))
@@ -116,3 +176,92 @@ class Budget:
     def ratio_cap(self, compressed: int) -> int:
         """Most bytes ``compressed`` input may expand to before it counts as a bomb."""
         return max(self.limits.min_ratio_floor, int(self.limits.max_ratio * max(compressed, 1)))
+
+
+class SegmentWriter:
+    """One segment whose text arrives in pieces (a document part, a sheet).
+
+    The text is held in memory while the body's text fits ``Limits.memory_text_bytes`` and
+    moved to the spool once it does not, so a producer never builds a giant bytes object.
+    ``close`` emits the segment with newlines stripped from its ends (only the trailing ones
+    unless ``strip_leading``), as one ``emit`` of the whole text would have.
+    """
+
+    def __init__(self, budget: Budget, path: str, strip_leading: bool = True):
+        self.budget = budget
+        self.path = path
+        self.strip_leading = strip_leading
+        self.chunks: list[bytes] = []    # in memory, charged with ``take``
+        self.size = 0
+        self.extents: list[tuple[int, int]] | None = None   # once spilled
+        self._tail = b""                 # newlines held back: they may end the segment
+        self._started = False            # text other than leading newlines was spilled
+        self.full = False
+
+    def write(self, data: bytes) -> bool:
+        """Add text (not yet charged); False once the budget ran out (size_limit recorded,
+        what fit kept). Raises Exhausted when called again after that."""
+        if not data:
+            return not self.full
+        b = self.budget
+        if self.extents is None and not b.spilling(len(data)):
+            n = b.take(len(data), self.path)
+            if n < len(data):
+                data = data[:n]
+                self.full = True
+            if data:
+                self.chunks.append(data)
+                self.size += len(data)
+                b.held += len(data)
+            return not self.full
+        if self.extents is None:
+            # the text so far leaves memory: give back its charge, count it on disk instead
+            self.extents = []
+            chunks, self.chunks = self.chunks, []
+            b.used -= self.size
+            b.held -= self.size
+            self.size = 0
+            for chunk in chunks:
+                self._spill(chunk, final=False)
+        self._spill(data, final=False)
+        return not self.full
+
+    def _spill(self, data: bytes, final: bool) -> None:
+        data = self._tail + data if self._tail else data
+        if not self._started and self.strip_leading:
+            data = data.lstrip(b"\n")
+        body = data.rstrip(b"\n")
+        self._tail = data[len(body):]
+        if not body:
+            return
+        self._started = True
+        got = self.budget.spill(body, self.path, final=final)
+        for offset, n in got:
+            last = self.extents[-1] if self.extents else None
+            if last is not None and last[0] + last[1] == offset:
+                self.extents[-1] = (last[0], last[1] + n)   # contiguous in the file
+            else:
+                self.extents.append((offset, n))
+        if sum(n for _, n in got) < len(body):
+            self.full = True
+
+    def close(self, field: str | None = None, table: TableLayout | None = None) -> None:
+        """Emit the segment (also after a failure: partial text is still inspected)."""
+        b = self.budget
+        if self.extents is None:
+            data = b"".join(self.chunks)
+            self.chunks = []
+            b.held -= self.size
+            self.size = 0
+            data = data.strip(b"\n") if self.strip_leading else data.rstrip(b"\n")
+            b.emit(data, self.path, field, table, charged=True, final=True)
+            return
+        if self.extents:
+            b.result.segments.append(SpilledSegment(b.result.spool, self.extents,
+                                                    b.label(self.path), field, table))
+        self.extents = []
+
+    def discard(self) -> None:
+        """Drop the text (its charge stays spent)."""
+        self.budget.held -= self.size
+        self.chunks, self.size, self.extents = [], 0, []

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.extract.spool import Spool
 
 # Reasons are a closed set: they become the `reason` label of dlp_inspection_failures_total
 # and a policy match key (`uninspectable: [encrypted]`), so free text must not leak in here.
 UNINSPECTABLE_REASONS = (
     "depth_limit",        # containers nested deeper than Limits.max_depth
-    "size_limit",         # more extracted bytes than Limits.max_extracted_bytes
+    "size_limit",         # more extracted bytes than Limits.max_extracted_bytes (in memory)
+                          # or Limits.max_spilled_bytes (on disk)
     "ratio_limit",        # a decompression expanded more than Limits.max_ratio
     "part_limit",         # more parts / entries / fields than Limits.max_parts
     "time_limit",         # extraction or scanning ran past its time budget
@@ -30,9 +35,16 @@ class Limits:
     max_parts: int = 20_000                   # multipart parts, archive entries, form fields
     max_seconds: float = 10.0                 # wall-clock budget for one body
     min_ratio_floor: int = 1024 * 1024        # tiny inputs may expand to this before ratio applies
+    # Segment text past memory_text_bytes (per body) goes to an anonymous spool file in
+    # spill_dir (None: tempfile.gettempdir()), up to max_spilled_bytes; spilled text is not
+    # counted in max_extracted_bytes. max_spilled_bytes=0 keeps all text in memory.
+    memory_text_bytes: int = 16 * 1024**2
+    max_spilled_bytes: int = 512 * 1024**2
+    spill_dir: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_extracted_bytes", "max_parts", "min_ratio_floor"):
+        for name in ("max_depth", "max_extracted_bytes", "max_parts", "min_ratio_floor",
+                     "memory_text_bytes", "max_spilled_bytes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Limits.{name} must be >= 0")
         if self.max_ratio <= 1 or self.max_seconds <= 0:
@@ -64,6 +76,11 @@ class Segment:
     field: str | None = None
     table: TableLayout | None = None
 
+    @property
+    def size(self) -> int:
+        """len(data), without reading it back for a segment spilled to disk."""
+        return len(self.data)
+
 
 @dataclass(frozen=True, slots=True)
 class FileInfo:
@@ -93,6 +110,12 @@ class ExtractionResult:
     uninspectable: list[Uninspectable] = field(default_factory=list)
     bytes_in: int = 0
     bytes_extracted: int = 0
+    spool: Spool | None = field(default=None, repr=False, compare=False)  # spilled text
+
+    def close(self) -> None:
+        """Release the spool file (spilled segments cannot be read afterwards)."""
+        if self.spool is not None:
+            self.spool.close()
 
     @property
     def complete(self) -> bool:

@@ -407,6 +407,9 @@ def fast_sheet(data: bytes, strings: list[bytes], budget, path: str,
     row: list[bytes] = []
     cols: dict[bytes, int] = {}
     pending = 0
+    # rows leave in bounded batches: memory holds one batch, or the whole sheet only while
+    # the body's text fits Limits.memory_text_bytes (past it the writer spills to disk)
+    out = budget.writer(path, strip_leading=False)
     n_strings = len(strings)
     if dates is None:
         dates = CellDates({})
@@ -466,18 +469,17 @@ def fast_sheet(data: bytes, strings: list[bytes], budget, path: str,
                     lines.append(line)
                     pending += len(line)
                     if pending >= _FLUSH:
-                        got = budget.take(pending, path)
-                        pending -= got
-                        if pending:
+                        batch, lines, pending = b"".join(lines), [], 0
+                        if not out.write(batch):
                             break
                 row = []
     finally:
-        data = b"".join(lines)
-        if pending:  # not yet charged: what fits is kept, the rest dropped
-            got = budget.take(pending, path, final=True)
-            data = data[:len(data) - (pending - got)]
-        budget.emit(data.rstrip(b"\n"), path, table=TableLayout(b"\t", header or ()),
-                    charged=True)
+        if lines and not out.full:
+            try:
+                out.write(b"".join(lines))
+            except Exhausted:
+                pass    # the budget is spent: the rows written so far are still emitted
+        out.close(table=TableLayout(b"\t", header or ()))
     return True
 
 

@@ -15,7 +15,7 @@ from pyexpat import ExpatError, ParserCreate, XMLParserType
 
 from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from agent.extract.budget import Budget, Exhausted, Unreadable
+from agent.extract.budget import Budget, Exhausted, SegmentWriter, Unreadable
 from agent.extract.model import TableLayout
 
 FEED = 1 << 20
@@ -83,7 +83,11 @@ class TextBuffer:
     """Text pieces of one segment, charged against the byte budget as they grow.
 
     Charging as we go matters where output can outgrow input (one shared string referenced by
-    a million cells): the budget stops the parse instead of memory running out.
+    a million cells): the budget stops the parse instead of memory running out. Every
+    ``_FLUSH`` characters the pieces (but the last, which handlers may still replace) are
+    encoded and handed to a ``SegmentWriter``, which moves them to the body's spool once its
+    text passes ``Limits.memory_text_bytes``: a huge part never sits in memory as a list of
+    small strings.
     """
 
     def __init__(self, budget: Budget, path: str):
@@ -91,7 +95,7 @@ class TextBuffer:
         self.path = path
         self.parts: list[str] = []
         self._pending = 0
-        self._charged = 0
+        self._out: SegmentWriter | None = None
         self.full = False
 
     def add(self, s: str) -> None:
@@ -101,33 +105,52 @@ class TextBuffer:
             self.charge()
 
     def charge(self) -> None:
-        """Count pending text (as characters); raise BufferFull once the budget is spent."""
+        """Hand pending text to the writer; raise BufferFull once the budget is spent."""
         if self.full:
             raise BufferFull
-        n = self.budget.take(self._pending, self.path)
-        self._charged += n
-        short = n < self._pending
-        self._pending = 0
-        if short:
+        if len(self.parts) < 2:
+            return
+        last = self.parts.pop()
+        data = "".join(self.parts).encode("utf-8", "surrogatepass")
+        self.parts = [last]
+        self._pending = len(last)
+        if self._out is None:
+            self._out = self.budget.writer(self.path)
+        if not self._out.write(data):
             self.full = True
             raise BufferFull
 
     def last(self) -> str:
         return self.parts[-1] if self.parts else ""
 
+    def discard(self) -> None:
+        self.parts = []
+        self._pending = 0
+        if self._out is not None:
+            self._out.discard()
+            self._out = None
+
     def flush(self, field: str | None = None, table: TableLayout | None = None) -> None:
         """Emit what was collected (also after a failure: partial text is still inspected)."""
-        if not self.parts:
+        out, self._out = self._out, None
+        if out is None:
+            if not self.parts:
+                return
+            data = "".join(self.parts).encode("utf-8", "surrogatepass")
+            self.parts = []
+            self._pending = 0
+            if not self.full:
+                self.budget.emit(data.strip(b"\n"), self.path, field, table, final=True)
             return
-        data = "".join(self.parts).encode("utf-8", "surrogatepass")
+        if self.parts and not self.full:
+            data = "".join(self.parts).encode("utf-8", "surrogatepass")
+            try:
+                out.write(data)
+            except Exhausted:
+                pass    # the budget is spent: what was written is still emitted
         self.parts = []
-        if self.full:
-            data = data[:self._charged]
-        elif len(data) > self._charged:
-            n = self.budget.take(len(data) - self._charged, self.path, final=True)
-            data = data[:self._charged + n]
-        self._charged = self._pending = 0
-        self.budget.emit(data.strip(b"\n"), self.path, field, table, charged=True)
+        self._pending = 0
+        out.close(field, table)
 
 
 class BufferFull(Exception):
@@ -194,7 +217,7 @@ def xml_text(data: bytes, budget: Budget, path: str, field: str | None = None,
     try:
         run_parse(parser, [data], budget, path, buf)
     except Unreadable as u:
-        buf.parts = []
+        buf.discard()
         budget.emit(data, path, field, charged=charged)
         return u
     except Exhausted:
