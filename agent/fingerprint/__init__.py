@@ -38,7 +38,7 @@ __all__ = ["DeadlineExceeded", "DocumentMatcher", "FingerprintError", "IndexHit"
            "Matcher", "RecordMatcher", "load_index", "load_indexes", "read_key", "signature"]
 
 _ARRAYS = {"edm": ("values", "rows", "cols", "nameparts", "words"),
-           "idm": ("fps", "fdocs", "anchors", "adocs", "acounts")}
+           "idm": ("fps", "fdocs")}
 
 
 class Matcher(Protocol):

@@ -1,10 +1,8 @@
 """Very common English words: k-grams made only of these are not fingerprinted.
 
 "please let me know if you have any questions" is in half the County's memos and in countless
-unrelated posts; fingerprinting it would make every such post look like a partial copy. The
-list also picks each fingerprint's *anchor* (its least common word), which lets a matcher rule a
-document out from a body's vocabulary alone. Changing the list changes new indexes only: the
-anchors are stored in the index, so existing indexes keep matching.
+unrelated posts; fingerprinting it would make every such post look like a partial copy.
+Changing the list changes the k-grams of both sides: rebuild the document indexes with it.
 """
 
 COMMON_WORDS = frozenset(b"""

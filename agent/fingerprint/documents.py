@@ -14,14 +14,12 @@ Uploads are not winnowed: every k-gram of the body is looked up, so the fraction
 
 Dropping common words makes k-grams of content words: retyping "the roof was deferred" as "roof
 got deferred" keeps them, and a stock phrase ("please let me know if you have any questions")
-yields none. Each fingerprint's *anchor* is one of its words (the smallest hash); a fingerprint
-can only be in a body whose vocabulary holds its anchor, which bounds from the vocabulary alone
-how much of each document a body can contain: bodies that cannot reach any document's threshold
-skip the k-gram walk entirely.
+yields none. The body's k-gram hashes are computed and looked up in numpy (a prefix sum and a
+binary search over the sorted fingerprints), which costs less than any vocabulary pre-test did.
 
-Index (kind "idm"): ``fps``/``fdocs`` (fingerprint, document) sorted by fingerprint;
-``anchors``/``adocs``/``acounts`` (anchor, document, fingerprints anchored) sorted by anchor;
-the manifest lists the documents as ids (``d-`` + 12 hex of a keyed hash of the relative path),
+Index (kind "idm"): ``fps``/``fdocs`` (fingerprint, document) sorted by fingerprint (indexes
+from earlier versions also hold ``anchors``/``adocs``/``acounts``, no longer read); the
+manifest lists the documents as ids (``d-`` + 12 hex of a keyed hash of the relative path),
 with their titles only when built with ``titles=True``.
 """
 
@@ -32,10 +30,10 @@ import hashlib
 import hmac
 import time
 from array import array
-from bisect import bisect_left
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from agent.extract.model import Segment
 from agent.fingerprint import tokens as T
@@ -79,10 +77,9 @@ def winnow(hashes: Sequence[int | None], w: int) -> list[int]:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprints:
-    """The fingerprints of one document, with the anchor of each."""
+    """The fingerprints of one document."""
 
     values: tuple[int, ...]       # distinct fingerprint values
-    anchors: dict[int, int]       # anchor hash -> number of fingerprints anchored on it
     tokens: int
 
 
@@ -90,15 +87,8 @@ def fingerprint(toks: Sequence[bytes], hasher: T.TokenHasher, k: int, w: int) ->
     """Winnowed k-gram fingerprints over the document's content words (common words dropped)."""
     hs = [hasher(t) for t in toks if t not in COMMON_WORDS]
     grams = T.window_sums(hs, k)
-    chosen: dict[int, int] = {}                       # fingerprint -> anchor
-    for pos in winnow(grams, w):
-        fp = grams[pos]
-        if fp not in chosen:
-            chosen[fp] = min(hs[pos:pos + k])
-    anchors: dict[int, int] = {}
-    for a in chosen.values():
-        anchors[a] = anchors.get(a, 0) + 1
-    return Fingerprints(tuple(chosen), anchors, len(toks))
+    chosen = dict.fromkeys(grams[pos] for pos in winnow(grams, w))   # distinct, in order
+    return Fingerprints(tuple(chosen), len(toks))
 
 
 def build_documents(docs: Iterable[tuple[str, Sequence[bytes]]], key: bytes, collection: str, *,
@@ -117,7 +107,6 @@ def build_documents(docs: Iterable[tuple[str, Sequence[bytes]]], key: bytes, col
     hasher = T.TokenHasher(key)
     documents = []
     fp_pairs: list[int] = []
-    anchor_rows: list[tuple[int, int, int]] = []
     seen_ids: set[str] = set()
     for relpath, toks in docs:
         doc = len(documents)
@@ -131,16 +120,11 @@ def build_documents(docs: Iterable[tuple[str, Sequence[bytes]]], key: bytes, col
             entry["title"] = relpath
         documents.append(entry)
         fp_pairs.extend((v << 32) | doc for v in f.values)
-        anchor_rows.extend((a, doc, n) for a, n in f.anchors.items())
     fp_pairs.sort()
-    anchor_rows.sort()
     mask = (1 << 32) - 1
     arrays = {
         "fps": array("Q", (p >> 32 for p in fp_pairs)),
         "fdocs": array("I", (p & mask for p in fp_pairs)),
-        "anchors": array("Q", (a for a, _, _ in anchor_rows)),
-        "adocs": array("I", (d for _, d, _ in anchor_rows)),
-        "acounts": array("I", (n for _, _, n in anchor_rows)),
     }
     manifest = {
         "kind": "idm", "name": collection,
@@ -157,7 +141,7 @@ class DocumentMatcher:
 
     kind = "idm"
 
-    def __init__(self, manifest: dict, arrays: dict[str, array], key: bytes):
+    def __init__(self, manifest: dict, arrays: dict, key: bytes):
         self.name = f"IDM:{manifest['name']}"
         self.manifest = manifest
         self.key_id = manifest["key_id"]
@@ -167,14 +151,10 @@ class DocumentMatcher:
         self.abs_matches = int(manifest["abs_matches"])
         self.documents = manifest["documents"]
         self._totals = [int(d["fingerprints"]) for d in self.documents]
-        self._fps, self._fdocs = arrays["fps"], arrays["fdocs"]
-        self._anchors, self._adocs = arrays["anchors"], arrays["adocs"]
-        self._acounts = arrays["acounts"]
-        self._fp_set = frozenset(self._fps)
-        self._anchor_docs = Counter(self._anchors)      # anchor -> documents it anchors in
-        self._anchor_set = frozenset(self._anchor_docs)
+        self._fps = np.asarray(arrays["fps"], np.uint64)          # sorted
+        self._fdocs = np.asarray(arrays["fdocs"], np.uint32)
         self._hasher = T.TokenHasher(key)
-        self._common = frozenset(self._hasher(w) for w in COMMON_WORDS)
+        self._common = np.array(sorted({self._hasher(w) for w in COMMON_WORDS}), np.uint64)
 
     def __repr__(self) -> str:
         return f"DocumentMatcher({self.name}, {len(self.documents)} documents)"
@@ -184,64 +164,28 @@ class DocumentMatcher:
             return False
         return n >= self.abs_matches or n >= self.min_fraction * self._totals[doc]
 
-    def _candidates(self, vocabulary: set[int], tokens: int) -> set[int] | None:
-        """Documents whose threshold the body's vocabulary can reach (an upper bound), or None
-        when working the bound out would cost more than walking the body's k-grams."""
-        hits = self._anchor_set.intersection(vocabulary)
-        if not hits:
-            return set()
-        work = sum(map(self._anchor_docs.__getitem__, hits))
-        if work * 6 > tokens:       # a posting costs ~6x a token of the k-gram walk
-            return None
-        bound: dict[int, int] = {}
-        anchors, adocs, acounts = self._anchors, self._adocs, self._acounts
-        n = len(anchors)
-        for a in hits:
-            i = bisect_left(anchors, a)
-            while i < n and anchors[i] == a:
-                d = adocs[i]
-                bound[d] = bound.get(d, 0) + acounts[i]
-                i += 1
-        return {d for d, c in bound.items() if self._enough(d, c)}
-
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared)
-        candidates = self._candidates(view.vocabulary, view.size)
-        if candidates is not None and not candidates:
+        grams = T.np_window_sums(view.content_stream(self._common), self.k)
+        at = np.flatnonzero(T.member(grams, self._fps))
+        if len(at) < self.min_matches:
             return []
         _check(deadline)
-        grams = T.window_sums(view.content_stream(self._common), self.k)
-        hits = self._fp_set.intersection(grams)
-        if not hits:
-            return []
-        _check(deadline)
-        matched: dict[int, set[int]] = {}
-        fps, fdocs = self._fps, self._fdocs
-        for v in hits:
-            i = bisect_left(fps, v)
-            while i < len(fps) and fps[i] == v:
-                d = fdocs[i]
-                if candidates is None or d in candidates:
-                    matched.setdefault(d, set()).add(v)
-                i += 1
-        found = {d for d, vs in matched.items() if self._enough(d, len(vs))}
-        if not found:
-            return []
-        first: dict[int, int] = {}
-        for i, v in enumerate(grams):
-            if v in hits:
-                for d in found:
-                    if d not in first and v in matched[d]:
-                        first[d] = i
-                if len(first) == len(found):
-                    break
+        values = np.unique(grams[at])
+        idx = T.spans(np.searchsorted(self._fps, values, "left"),
+                      np.searchsorted(self._fps, values, "right"))
+        docs, fps = self._fdocs[idx], self._fps[idx]      # (fingerprint, document): distinct
+        counts = np.bincount(docs, minlength=len(self.documents))
+        found = [d for d in np.flatnonzero(counts).tolist() if self._enough(d, int(counts[d]))]
         out = []
-        for d in sorted(found, key=lambda d: -len(matched[d]) / self._totals[d]):
+        for d in sorted(found, key=lambda d: -counts[d] / self._totals[d]):
+            mine = np.sort(fps[docs == d])
+            first = int(at[np.argmax(T.member(grams[at], mine))])
             info = self.documents[d]
-            where = view.where(first.get(d, 0), segments, content=True)
-            out.append(IndexHit(self.name, f"doc {info['id']}", where,
-                                fraction=round(len(matched[d]) / self._totals[d], 3),
+            out.append(IndexHit(self.name, f"doc {info['id']}",
+                                view.where(first, segments, content=True),
+                                fraction=round(int(counts[d]) / self._totals[d], 3),
                                 title=info.get("title")))
         return out
 

@@ -30,10 +30,10 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import add
+
+import numpy as np
 
 from agent.extract.model import Segment
 from agent.fingerprint import tokens as T
@@ -192,26 +192,30 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
 
 
 class RecordMatcher:
-    """EDM matcher over one loaded index; immutable after construction, so thread-safe."""
+    """EDM matcher over one loaded index; immutable after construction, so thread-safe.
+
+    The index arrays are numpy views of the files (memory-mapped by ``storage``): processes
+    on one host share their pages, and lookups are binary searches over the sorted values.
+    """
 
     kind = "edm"
 
-    def __init__(self, manifest: dict, arrays: dict[str, array], key: bytes):
+    def __init__(self, manifest: dict, arrays: dict, key: bytes):
         self.name = f"EDM:{manifest['name']}"
         self.manifest = manifest
         self.key_id = manifest["key_id"]
         self.columns = [Column.from_dict(c) for c in manifest["columns"]]
         self.min_fields = int(manifest["min_fields"])
         self.window = int(manifest["window"])
-        self._values = arrays["values"]
-        self._rows = arrays["rows"]
-        self._cols = arrays["cols"]
-        self._parts = arrays["nameparts"]
+        self._values = np.asarray(arrays["values"], np.uint64)      # sorted
+        self._rows = np.asarray(arrays["rows"], np.uint32)
+        self._cols = np.asarray(arrays["cols"], np.uint8)
+        self._parts = np.asarray(arrays["nameparts"], np.uint64)
+        self._words = np.asarray(arrays["words"], np.uint64)        # sorted
         self._name_cols = list(manifest["name_columns"])
-        self._set = frozenset(self._values)
-        self._words = frozenset(arrays["words"])
         self._hasher = T.TokenHasher(key)
         self._weights = [c.weight for c in self.columns]
+        self._weight_of = np.array(self._weights, np.int64)
         self._required = frozenset(i for i, c in enumerate(self.columns) if c.required)
         self._has_names = any(c.kind == "name" for c in self.columns)
         lengths = set(manifest.get("text_lengths", []))
@@ -225,56 +229,68 @@ class RecordMatcher:
     def __repr__(self) -> str:
         return f"RecordMatcher({self.name}, {len(self._values)} cells)"
 
-    def _postings(self, v: int) -> Iterable[tuple[int, int]]:
-        i = bisect_left(self._values, v)
-        values, rows, cols = self._values, self._rows, self._cols
-        n = len(values)
-        while i < n and values[i] == v:
-            yield rows[i], cols[i]
-            i += 1
+    def _postings(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(value, row, column) of every index cell holding one of ``values`` (sorted, unique)."""
+        idx = T.spans(np.searchsorted(self._values, values, "left"),
+                      np.searchsorted(self._values, values, "right"))
+        return self._values[idx], self._rows[idx], self._cols[idx]
 
-    def _candidates(self, hits: set[int], vocabulary: set[int]
+    def _candidates(self, singles: np.ndarray, view: T.TokenView
                     ) -> dict[int, dict[int, tuple[int, int]]] | None:
         """Rows that can reach min_fields, with the values to look for: row -> {value: (column,
-        kind of n-gram)}. Single-token columns come from ``hits``; a name column counts when
+        kind of n-gram)}. Single-token columns come from ``singles``; a name column counts when
         both the row's first and last name are in the body's vocabulary. None when that cannot
         be decided from the vocabulary (text columns of several words, or names alone enough):
         the caller then walks every n-gram of the body."""
         if self._multi_weight >= self.min_fields or self._text_weight:
             return None
-        out: dict[int, dict[int, tuple[int, int]]] = {}
-        if not hits:
-            return out
-        per_row: dict[int, dict[int, tuple[int, int]]] = {}
-        for v in hits:
-            for r, c in self._postings(v):
-                per_row.setdefault(r, {})[v] = (c, 1)
-        w, need = self._weights, self.min_fields
-        parts, names, nn = self._parts, self._name_cols, len(self._name_cols)
-        for r, want in per_row.items():
-            cols = {c for c, _ in want.values()}
-            weight = sum(w[c] for c in cols)
-            for j, c in enumerate(names):
-                if c not in cols:
-                    i = (r * nn + j) * 2
-                    first, last = parts[i], parts[i + 1]
-                    if first and first in vocabulary and last in vocabulary:
-                        weight += w[c]
-                        want[first + last] = (c, 2)
-            if weight >= need:
-                out[r] = want
+        if not len(singles):
+            return {}
+        vals, rows, cols = self._postings(singles)
+        # weight per row from its distinct columns (a date shared by 30 rows is 30 postings)
+        pairs = np.unique(rows.astype(np.int64) << 8 | cols)
+        prow, inverse = np.unique(pairs >> 8, return_inverse=True)
+        pcols = (pairs & 0xFF).astype(np.intp)
+        weight = np.bincount(inverse, self._weight_of[pcols], len(prow)).astype(np.int64)
+        nn = len(self._name_cols)
+        for j, c in enumerate(self._name_cols):
+            has = np.zeros(len(prow), bool)
+            has[inverse[pcols == c]] = True
+            base = (prow * nn + j) * 2
+            first, last = self._parts[base], self._parts[base + 1]
+            vocab = view.vocabulary
+            ok = ~has & (first != 0) & T.member(first, vocab) & T.member(last, vocab)
+            weight[ok] += self._weights[c]
+        keep = prow[weight >= self.min_fields]
+        if not len(keep):
+            return {}
+        out: dict[int, dict[int, tuple[int, int]]] = {int(r): {} for r in keep}
+        sel = T.member(rows.astype(np.uint64), keep.astype(np.uint64))
+        for v, r, c in zip(vals[sel].tolist(), rows[sel].tolist(), cols[sel].tolist(), strict=True):
+            out[r][v] = (c, 1)
+        vocab = view.vocabulary
+        for j, c in enumerate(self._name_cols):
+            for r, want in out.items():
+                if any(col == c for col, _ in want.values()):
+                    continue
+                i = (r * nn + j) * 2
+                first, last = int(self._parts[i]), int(self._parts[i + 1])
+                if first and T.member(np.array([first, last], np.uint64), vocab).all():
+                    want[first + last] = (c, 2)
         return out
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared)
-        vocabulary = view.vocabulary
         # Numbers, dates, ids are among the body's few non-word tokens; the big value set is
         # probed with those only (plus the one-word cells, a small set, with the words).
-        singles = self._set.intersection(view.rare_vocabulary)
-        if self._words:
-            singles |= self._words.intersection(vocabulary)
-        candidates = self._candidates(singles, vocabulary)
+        rare = np.fromiter(view.rare, np.uint64, len(view.rare))
+        rare.sort()
+        singles = rare[T.member(rare, self._values)]
+        if len(self._words):
+            words = np.unique(view.vocabulary[T.member(view.vocabulary, self._words)])
+            singles = np.union1d(singles, words)
+        candidates = self._candidates(singles, view)
         if candidates is not None and not candidates:
             return []
         _check(deadline)
@@ -291,49 +307,55 @@ class RecordMatcher:
                                     fields=tuple(self.columns[c].name for c in sorted(cols))))
         return out
 
-    def _find(self, hs: list[int], candidates: dict[int, dict[int, tuple[int, int]]],
+    @staticmethod
+    def _grams(hs: np.ndarray, names: bool, sums: Sequence[int] = ()) -> list[np.ndarray]:
+        """The stream, and when asked adjacent pairs, pairs one apart (a middle name or initial
+        between first and last) and longer runs, each as sums of token hashes."""
+        gens = [hs]
+        with np.errstate(over="ignore"):
+            if names or 2 in sums:
+                gens.append(hs[:-1] + hs[1:])
+            if names:
+                gens.append(hs[:-2] + hs[2:])
+        gens.extend(T.np_window_sums(hs, m) for m in sums if m >= 3)
+        return gens
+
+    def _find(self, hs: np.ndarray, candidates: dict[int, dict[int, tuple[int, int]]],
               deadline: float | None) -> dict[int, list[tuple[int, int]]]:
         """Positions of the candidate rows' values: single tokens, and names as pairs of
-        adjacent tokens or tokens one apart (a middle name or initial between)."""
+        adjacent tokens or tokens one apart."""
         wanted: dict[int, list[tuple[int, int]]] = {}     # value -> [(row, column)]
         names = False
         for r, want in candidates.items():
             for v, (c, n) in want.items():
                 wanted.setdefault(v, []).append((r, c))
                 names |= n == 2
-        gens = [hs]
-        if names:
-            gens += [list(map(add, hs, hs[1:])), list(map(add, hs, hs[2:]))]
+        keys = np.array(sorted(wanted), np.uint64)
         found: dict[int, list[tuple[int, int]]] = {}
-        for g in gens:
-            hits = wanted.keys() & g
-            if not hits:
-                continue
+        for g in self._grams(hs, names):
             _check(deadline)
-            for i, v in enumerate(g):
-                if v in hits:
-                    for r, c in wanted[v]:
-                        found.setdefault(r, []).append((i, c))
+            at = np.flatnonzero(T.member(g, keys))
+            for i, v in zip(at.tolist(), g[at].tolist(), strict=True):
+                for r, c in wanted[v]:
+                    found.setdefault(r, []).append((i, c))
         return found
 
-    def _walk(self, hs: list[int], deadline: float | None) -> dict[int, list[tuple[int, int]]]:
+    def _walk(self, hs: np.ndarray, deadline: float | None) -> dict[int, list[tuple[int, int]]]:
         """Every n-gram of the body against the whole index (text columns, names alone)."""
-        gens: list[list[int]] = [hs]
-        if self._has_names or 2 in self._sums:
-            gens.append(list(map(add, hs, hs[1:])))
-        if self._has_names:
-            gens.append(list(map(add, hs, hs[2:])))
-        gens.extend(T.window_sums(hs, m) for m in self._sums if m >= 3)
         found: dict[int, list[tuple[int, int]]] = {}     # row -> [(position, column)]
-        for g in gens:
-            hits = self._set.intersection(g)
-            if not hits:
-                continue
+        for g in self._grams(hs, self._has_names, self._sums):
             _check(deadline)
-            for i, v in enumerate(g):
-                if v in hits:
-                    for r, c in self._postings(v):
-                        found.setdefault(r, []).append((i, c))
+            at = np.flatnonzero(T.member(g, self._values))
+            if not len(at):
+                continue
+            gv = g[at]
+            lo = np.searchsorted(self._values, gv, "left")
+            hi = np.searchsorted(self._values, gv, "right")
+            idx = T.spans(lo, hi)
+            where = np.repeat(at, hi - lo)
+            for i, r, c in zip(where.tolist(), self._rows[idx].tolist(), self._cols[idx].tolist(),
+                               strict=True):
+                found.setdefault(r, []).append((i, c))
         return found
 
     def _row_match(self, hits: list[tuple[int, int]]) -> set[int] | None:

@@ -1,7 +1,8 @@
 """Index directories on disk: a JSON manifest plus flat little-endian arrays, all mode 0600.
 
     DIR/manifest.json    kind, name, created, key_id, tokenizer, parameters, counts
-    DIR/<name>.u64 ...   fixed-width unsigned arrays (array module typecodes Q, I, B)
+    DIR/<name>.u64 ...   fixed-width little-endian unsigned arrays (u64, u32, u8), read back
+                         memory-mapped
 
 Arrays hold only keyed hashes and small integers (row numbers, column and document indexes).
 Writing goes to temporary names and renames, manifest last, so a loader polling the directory
@@ -15,6 +16,8 @@ import os
 import sys
 from array import array
 from pathlib import Path
+
+import numpy as np
 
 from agent.masking import check_private_file
 
@@ -101,21 +104,26 @@ def read_manifest(directory: Path) -> dict:
     return manifest
 
 
-def read_array(directory: Path, manifest: dict, name: str) -> array:
+_DTYPES = {"u64": "<u8", "u32": "<u4", "u8": "u1"}
+
+
+def read_array(directory: Path, manifest: dict, name: str) -> np.ndarray:
+    """One array of an index, memory-mapped read-only: the pages come from the page cache and
+    are shared by every process on the host that loads the same index, and a rebuild that
+    renames new files in place leaves a loaded mapping intact."""
     spec = manifest["arrays"].get(name)
     if spec is None:
         raise FingerprintError(f"{directory}: manifest names no array {name!r}")
     path = directory / spec["file"]
     check_private_file(path, "fingerprint index file")
-    arr = array(_typed(spec["type"]))
-    data = path.read_bytes()
-    if len(data) != spec["length"] * arr.itemsize:
-        raise FingerprintError(f"{path}: {len(data)} bytes, manifest says {spec['length']} "
-                          f"{spec['type']} values (truncated or being rewritten)")
-    arr.frombytes(data)
-    if sys.byteorder != "little":
-        arr.byteswap()
-    return arr
+    dtype = np.dtype(_DTYPES[spec["type"]])
+    size = path.stat().st_size
+    if size != spec["length"] * dtype.itemsize:
+        raise FingerprintError(f"{path}: {size} bytes, manifest says {spec['length']} "
+                               f"{spec['type']} values (truncated or being rewritten)")
+    if size == 0:
+        return np.empty(0, dtype)
+    return np.memmap(path, dtype=dtype, mode="r")
 
 
 def signature(directories: list[str | Path]) -> tuple:

@@ -16,9 +16,10 @@ sums of up to 16 token hashes fit a u64. A multi-token value (a name, a k-gram) 
 its token hashes: cheap to compute over a token stream and independent of word order within the
 unit ("Smith, John" = "John Smith"). Without the key none of it can be reversed or tested.
 
-Cost model: an upload is lowered, separators are translated to spaces and ``bytes.split`` makes
-the raw tokens (all in C); canonical forms and hashes are computed once per *distinct* raw token
-(Python), so repeated words cost one dict lookup each.
+Cost model (``TokenView``): an upload is lowered and separators are translated to spaces (C);
+numpy finds the raw tokens and hashes their bytes (~200 MB/s); plain words are then looked up
+in a cache of canonical hashes (numpy), and canonical forms and keyed hashes are computed in
+Python only once per *distinct* other raw token of the body (numbers, dates, new words).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
+import os
 import re
+import threading
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, compress, filterfalse, repeat
-from operator import is_, sub
+from itertools import accumulate
+from operator import sub
+
+import numpy as np
 
 HASH_BITS = 60
 TOKENIZER_VERSION = 1        # bump when canonical forms change: old indexes must be rebuilt
@@ -80,19 +84,24 @@ def key_id(key: bytes) -> str:
 class TokenHasher:
     """Keyed 60-bit hashes of canonical tokens. Holds key material: never printed.
 
-    ``words`` caches the hashes of raw tokens without digits (words, so never a number such as
-    an SSN, account or phone number) across bodies: hashing costs about a microsecond a token
-    while natural-language vocabulary repeats from upload to upload. The cache keeps those
-    words in process memory after their request is done; a proxy process sees every body in
-    clear anyway, but ``word_cache=0`` turns it off. It is emptied when it reaches its size.
+    It also caches the hashes of plain words (raw tokens of ASCII letters, so never a number
+    such as an SSN, account or phone number) across bodies: hashing costs about a microsecond
+    a token while natural-language vocabulary repeats from upload to upload. The cache is a
+    direct-mapped table of ``2**cache_bits`` slots keyed by the raw token's per-process hash
+    (``TokenView``); a word keeps its slot until another word maps there. It holds the words'
+    keyed hashes in process memory after their request is done (a proxy process sees every
+    body in clear anyway); ``cache_bits=0`` turns it off.
     """
 
-    __slots__ = ("_base", "words", "_max_words")
+    __slots__ = ("_base", "_keys", "_values", "_shift", "_lock")
 
-    def __init__(self, key: bytes, word_cache: int = 200_000):
+    def __init__(self, key: bytes, cache_bits: int = 20):
         self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
-        self.words: dict[bytes, int] = {}
-        self._max_words = word_cache
+        self._shift = np.uint64(64 - cache_bits) if cache_bits else None
+        size = 1 << cache_bits if cache_bits else 0
+        self._keys = np.zeros(size, np.uint64)
+        self._values = np.zeros(size, np.uint64)
+        self._lock = threading.Lock()     # matcher threads share a hasher; a slot is two words
 
     def __repr__(self) -> str:
         return "TokenHasher(<key>)"
@@ -102,13 +111,29 @@ class TokenHasher:
         h.update(token)
         return int.from_bytes(h.digest(), "big") >> (64 - HASH_BITS)
 
-    def remember(self, new: dict[bytes, int]) -> None:
-        """Add word hashes to the cache (callers pass only raw tokens without digits)."""
-        if not self._max_words:
+    def cached(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values, hit): the cached canonical hash of each raw-token hash, and which were."""
+        if self._shift is None:
+            return np.zeros(len(raw), np.uint64), np.zeros(len(raw), bool)
+        slot = (raw >> self._shift).astype(np.intp)
+        with self._lock:
+            keys = self._keys[slot]
+            values = self._values[slot]
+        hit = keys == raw
+        hit &= raw != 0                     # an empty slot's key is 0
+        values[~hit] = 0
+        return values, hit
+
+    def learn(self, pairs: list[tuple[int, int]]) -> None:
+        """Cache ``(raw-token hash, canonical hash)`` of plain words (callers check)."""
+        if self._shift is None or not pairs:
             return
-        if len(self.words) + len(new) > self._max_words:
-            self.words = {}     # a new dict: readers in other threads keep the old one intact
-        self.words.update(new)
+        raw = np.fromiter((r for r, _ in pairs), np.uint64, len(pairs))
+        values = np.fromiter((v for _, v in pairs), np.uint64, len(pairs))
+        slot = (raw >> self._shift).astype(np.intp)
+        with self._lock:
+            self._keys[slot] = raw
+            self._values[slot] = values
 
 
 def _date(y: int, m: int, d: int) -> bytes | None:
@@ -164,13 +189,29 @@ def canonical(raw: bytes) -> tuple[bytes, ...]:
     return tuple(_fold(t))
 
 
+def _year_starts(low: bytes) -> list[int]:
+    """Starts of the matches of ``_YEAR_RE`` in ``low``, found without running the regex over
+    long texts (it steps through every byte at ~150 MB/s; numpy finds the same four-digit
+    runs at memory speed)."""
+    if len(low) < 4096:
+        return [m.start() for m in _YEAR_RE.finditer(low)]
+    a = np.frombuffer(low, np.uint8)
+    digit = (a >= 48) & (a <= 57)
+    word = digit | ((a | 32) >= 97) & ((a | 32) <= 122) | (a == 95)
+    # (19|20)\d\d\b: four digits, the first two 19 or 20, no word character right after
+    four = digit[:-3] & digit[1:-2] & digit[2:-1] & digit[3:]
+    century = ((a[:-3] == 49) & (a[1:-2] == 57)) | ((a[:-3] == 50) & (a[1:-2] == 48))
+    boundary = np.ones(len(a) - 3, bool)
+    boundary[:-1] = ~word[4:]
+    return np.flatnonzero(four & century & boundary).tolist()
+
+
 def _month_dates(low: bytes) -> bytes:
     """Rewrite "january 2, 1990" / "2 jan 1990" as one canonical date token."""
     out: list[bytes] = []
     last = 0
-    for y in _YEAR_RE.finditer(low):
-        s = y.start()
-        if s and 48 <= low[s - 1] <= 57:
+    for s in _year_starts(low):
+        if s < last or s and 48 <= low[s - 1] <= 57:
             continue
         m = _MONTH_BEFORE_YEAR_RE.search(low, max(last, s - _MONTH_LOOKBACK), s)
         if m is None:
@@ -179,11 +220,11 @@ def _month_dates(low: bytes) -> bytes:
             mon, day = m[1], m[2]
         else:
             mon, day = m["m2"], m[3]
-        d = _date(int(y[0]), _MONTHS[mon[:3].decode()], int(day))
+        d = _date(int(low[s:s + 4]), _MONTHS[mon[:3].decode()], int(day))
         if d is None:
             continue
         out += (low[last:m.start()], b" ", d, b" ")
-        last = y.end()
+        last = s + 4
     if not out:
         return low
     out.append(low[last:])
@@ -208,129 +249,238 @@ def tokens(text: str | bytes) -> list[bytes]:
     return out
 
 
-class TokenView:
-    """Tokens of one body for one key, computed lazily and shared by every matcher using the key.
+# ---- the body side: raw tokens hashed in numpy, canonical forms worked out once per token ----
 
-    ``vocabulary``: the set of hashes of the distinct canonical tokens (cheap: one pass in C,
-    one hash per distinct token). ``stream``: the hashes in reading order over all segments
-    (only built when a matcher's cheap test says a match is possible).
+_CHUNK = 1 << 18             # bytes per numpy pass: bounds the temporaries (~5 MB)
+_SPACE = 32
+_LEN_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+class _RawHash:
+    """A polynomial hash of raw token bytes modulo 2**64 with a random odd multiplier drawn per
+    process. It only keys the per-process cache of canonical hashes and groups equal raw tokens
+    of one body; it never reaches an index. Two different short tokens collide with
+    probability about 2**-60 for a multiplier the sender cannot know."""
+
+    def __init__(self) -> None:
+        m = int.from_bytes(os.urandom(8), "little") | 1
+        pw = np.empty(_CHUNK + 1, np.uint64)
+        ipw = np.empty(_CHUNK + 1, np.uint64)
+        pw[0] = ipw[0] = 1
+        pw[1:] = m
+        ipw[1:] = pow(m, -1, 1 << 64)
+        with np.errstate(over="ignore"):
+            self.pow = np.cumprod(pw, dtype=np.uint64)
+            self.ipow = np.cumprod(ipw, dtype=np.uint64)
+
+    def tokens(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, hashes) of the space-delimited tokens of ``chunk`` (<= _CHUNK bytes):
+        hash = sum((byte + 1) * m**(i - start)) + length * c, all modulo 2**64."""
+        tok = (chunk != _SPACE).view(np.int8)
+        edge = np.diff(tok, prepend=np.int8(0), append=np.int8(0))
+        starts = np.flatnonzero(edge == 1)
+        ends = np.flatnonzero(edge == -1)
+        if not len(starts):
+            return starts, ends, np.empty(0, np.uint64)
+        n = len(chunk)
+        prefix = np.empty(n + 1, np.uint64)
+        prefix[0] = 0
+        with np.errstate(over="ignore"):
+            np.cumsum((chunk.astype(np.uint64) + np.uint64(1)) * self.pow[:n], out=prefix[1:])
+            h = (prefix[ends] - prefix[starts]) * self.ipow[starts]
+            h += (ends - starts).astype(np.uint64) * _LEN_MUL
+            # splitmix64's finaliser: bytes near the token's start move only the low bits of
+            # the sum ("she" is "the" - 1), and the cache slot is taken from the high bits
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+        return starts, ends, h
+
+
+_raw_hash: _RawHash | None = None
+_raw_hash_lock = threading.Lock()
+
+
+def _raw() -> _RawHash:
+    global _raw_hash
+    if _raw_hash is None:
+        with _raw_hash_lock:
+            if _raw_hash is None:
+                _raw_hash = _RawHash()
+    return _raw_hash
+
+
+class TokenView:
+    """Tokens of one body for one key, shared by every matcher using the key.
+
+    ``stream``: the canonical token hashes in reading order over all segments (a numpy u64
+    array), ``rare``: the hashes of its distinct canonical tokens that are not plain ASCII
+    words (numbers, dates, identifiers, accented words: where SSNs, dates and case numbers
+    live). Equal to hashing ``tokens()`` of each segment (a test pins it) at numpy speed: the
+    raw tokens are found and hashed in numpy, each distinct raw token of a body is made
+    canonical once in Python, and plain words are looked up in the hasher's cache.
     """
 
-    __slots__ = ("_hasher", "_raws", "_single", "_multi", "_vocab", "_stream", "_starts",
-                 "_content", "_rare")
+    __slots__ = ("_hasher", "stream", "segment_of", "rare", "size", "_content", "_vocab")
 
     def __init__(self, datas: Iterable[bytes], hasher: TokenHasher):
         self._hasher = hasher
-        self._raws = [prepare(d).split() for d in datas]
-        self._single: dict[bytes, int] = {}
-        self._multi: dict[bytes, tuple[int, ...]] = {}
-        self._vocab: set[int] | None = None
-        self._rare: set[int] = set()
-        self._stream: list[int] | None = None
-        self._starts: list[int] = [0]
-        self._content: tuple[frozenset[int], list[int], list[int]] | None = None
-
-    def _build_table(self) -> None:
-        """Hash every distinct raw token once: ``single`` maps the (usual) raw tokens with one
-        canonical token to its hash, ``multi`` the others (none, or several: "and/or")."""
-        distinct: set[bytes] = set()
-        for r in self._raws:
-            distinct.update(r)
-        h = self._hasher
-        keys = list(distinct)
-        got = list(map(h.words.get, keys))                    # words seen in earlier bodies
-        single = dict(zip(keys, got, strict=True))
-        multi: dict[bytes, tuple[int, ...]] = {}
-        fresh: dict[bytes, int] = {}
-        memo: dict[bytes, int] = {}
+        self._content: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._vocab: np.ndarray | None = None
+        prepared = [prepare(d) for d in datas]
+        bounds = np.fromiter(accumulate((len(p) + 1 for p in prepared), initial=0), np.int64)
+        buf = b" ".join(prepared)
+        del prepared
+        raw = _raw()
+        a = np.frombuffer(buf, np.uint8)
+        memo: dict[int, tuple[int, ...]] = {}      # raw hash -> canonical hashes, this body
+        hashes: dict[bytes, int] = {}             # canonical token -> its keyed hash
         rare: set[int] = set()
-        for raw in compress(keys, map(is_, got, repeat(None))):
-            out = []
-            for c in canonical(raw):
-                v = memo.get(c)
-                if v is None:
-                    v = memo[c] = h(c)
-                    if not c.isalpha():
-                        rare.add(v)
-                out.append(v)
-            if len(out) == 1:
-                single[raw] = out[0]
-                if not _DIGIT_RE.search(raw):
-                    fresh[raw] = out[0]
-            else:
-                del single[raw]
-                multi[raw] = tuple(out)
-        if fresh:
-            h.remember(fresh)
-        self._single, self._multi = single, multi
-        vocab = set(single.values())
-        for hs in multi.values():
-            vocab.update(hs)
-        self._vocab = vocab
-        self._rare = rare
+        streams: list[np.ndarray] = []
+        segs: list[np.ndarray] = []
+        size = 0
+        pos = 0
+        while pos < len(buf):
+            end = min(len(buf), pos + _CHUNK)
+            if end < len(buf):
+                cut = buf.rfind(b" ", pos, end)
+                if cut <= pos:      # one token longer than a chunk: made canonical directly
+                    cut = buf.find(b" ", end)
+                    end = len(buf) if cut < 0 else cut
+                    got = [self._hash(c, hashes, rare) for c in canonical(buf[pos:end])]
+                    streams.append(np.array(got, np.uint64))
+                    segs.append(np.full(len(got), np.searchsorted(bounds, pos, "right") - 1,
+                                        np.int32))
+                    size += 1
+                    pos = end + 1
+                    continue
+                end = cut
+            starts, ends, rh = raw.tokens(a[pos:end])
+            if len(rh):
+                values, counts = self._canonical(buf, pos, starts, ends, rh, memo, hashes, rare)
+                seg = np.searchsorted(bounds, starts + pos, "right").astype(np.int32) - 1
+                if counts is not None:
+                    seg = np.repeat(seg, counts)
+                streams.append(values)
+                segs.append(seg)
+                size += len(rh)
+            pos = end + 1 if end < len(buf) and buf[end] == _SPACE else end
+        self.stream = np.concatenate(streams) if streams else np.empty(0, np.uint64)
+        self.segment_of = np.concatenate(segs) if segs else np.empty(0, np.int32)
+        self.rare = rare
+        self.size = size
+
+    def _canonical(self, buf: bytes, offset: int, starts: np.ndarray, ends: np.ndarray,
+                   rh: np.ndarray, memo: dict, hashes: dict, rare: set
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Canonical hashes of one chunk's raw tokens; counts per raw token when some raw
+        token has other than one canonical token ("and/or" has two, "--" none)."""
+        h = self._hasher
+        values, hit = h.cached(rh)
+        miss = np.flatnonzero(~hit)
+        if not len(miss):
+            return values, None
+        distinct, first, inverse = np.unique(rh[miss], return_index=True, return_inverse=True)
+        where = miss[first]
+        out: list[tuple[int, ...]] = []
+        learn: list[tuple[int, int]] = []
+        for key, s, e in zip(distinct.tolist(), (starts[where] + offset).tolist(),
+                             (ends[where] + offset).tolist(), strict=True):
+            got = memo.get(key)
+            if got is None:
+                token = buf[s:e]
+                got = memo[key] = tuple(self._hash(c, hashes, rare) for c in canonical(token))
+                # plain words only: never a number (an SSN, an account) in process memory
+                if len(got) == 1 and not _DIGIT_RE.search(token) and token.strip(_EDGE).isalpha():
+                    learn.append((key, got[0]))
+            out.append(got)
+        if learn:
+            h.learn(learn)
+        singles = np.fromiter((g[0] if len(g) == 1 else 0 for g in out), np.uint64, len(out))
+        values[miss] = singles[inverse]
+        lengths = np.fromiter(map(len, out), np.int64, len(out))
+        if (lengths == 1).all():
+            return values, None
+        counts = np.ones(len(rh), np.int64)
+        counts[miss] = lengths[inverse]
+        expanded = np.repeat(values, counts)
+        offsets = np.cumsum(counts) - counts
+        multi = [i for i, g in enumerate(out) if len(g) > 1]
+        table = np.zeros((len(multi), int(lengths.max())), np.uint64)
+        row = np.full(len(out), -1, np.int64)
+        for r, i in enumerate(multi):
+            table[r, :len(out[i])] = out[i]
+            row[i] = r
+        token_row = np.full(len(rh), -1, np.int64)
+        token_row[miss] = row[inverse]
+        several = np.flatnonzero(token_row >= 0)
+        for j in range(table.shape[1]):
+            sel = several[counts[several] > j]
+            expanded[offsets[sel] + j] = table[token_row[sel], j]
+        return expanded, counts
+
+    def _hash(self, c: bytes, hashes: dict[bytes, int], rare: set[int]) -> int:
+        v = hashes.get(c)
+        if v is None:
+            v = hashes[c] = self._hasher(c)
+            if not c.isalpha():
+                rare.add(v)
+        return v
 
     @property
-    def rare_vocabulary(self) -> set[int]:
-        """Hashes of the distinct canonical tokens that are not plain ASCII words: numbers,
-        dates, identifiers, accented words. Few in prose; where SSNs, dates and case numbers
-        live."""
+    def vocabulary(self) -> np.ndarray:
+        """The distinct canonical token hashes, sorted."""
         if self._vocab is None:
-            self._build_table()
-        return self._rare
+            self._vocab = np.unique(self.stream)
+        return self._vocab
 
-    @property
-    def size(self) -> int:
-        """Number of raw tokens (an estimate of the stream's length without building it)."""
-        return sum(map(len, self._raws))
-
-    @property
-    def vocabulary(self) -> set[int]:
-        if self._vocab is None:
-            self._build_table()
-        return self._vocab  # type: ignore[return-value]
-
-    @property
-    def stream(self) -> list[int]:
-        if self._stream is None:
-            if self._vocab is None:
-                self._build_table()
-            single, multi = self._single, self._multi
-            out: list[int] = []
-            starts = [0]
-            for r in self._raws:
-                if not multi:
-                    out.extend(map(single.__getitem__, r))
-                else:
-                    for t in r:
-                        v = single.get(t)
-                        if v is not None:
-                            out.append(v)
-                        else:
-                            out.extend(multi[t])
-                starts.append(len(out))
-            self._starts = starts
-            self._stream = out
-        return self._stream
-
-    def content_stream(self, common: frozenset[int]) -> list[int]:
-        """The stream without the hashes in ``common`` (very common words), for k-grams."""
+    def content_stream(self, common: np.ndarray) -> np.ndarray:
+        """The stream without the hashes in ``common`` (sorted: very common words), for k-grams."""
         if self._content is None or self._content[0] is not common:
-            stream, starts = self.stream, self._starts
-            drop = common.__contains__
-            out: list[int] = []
-            cstarts = [0]
-            for a, b in zip(starts, starts[1:], strict=False):
-                out.extend(filterfalse(drop, stream[a:b]))
-                cstarts.append(len(out))
-            self._content = (common, out, cstarts)
+            keep = ~member(self.stream, common)
+            self._content = (common, self.stream[keep], self.segment_of[keep])
         return self._content[1]
 
     def where(self, position: int, segments: Sequence, content: bool = False) -> str:
         """Provenance of the segment holding ``position`` of the stream (or content stream)."""
-        self.stream  # noqa: B018 - builds _starts
-        starts = self._content[2] if content and self._content else self._starts
-        i = max(0, bisect_right(starts, position) - 1)
+        segs = self._content[2] if content and self._content else self.segment_of
+        if not 0 <= position < len(segs):
+            return segments[0].where if segments else ""
+        i = int(segs[position])
         return segments[i].where if i < len(segments) else ""
+
+
+def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Boolean mask: which of ``values`` are in ``sorted_set`` (a sorted u64 array)."""
+    if not len(sorted_set) or not len(values):
+        return np.zeros(len(values), bool)
+    i = np.searchsorted(sorted_set, values)
+    i[i == len(sorted_set)] = 0
+    return sorted_set[i] == values
+
+
+def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The indexes ``lo[0]..hi[0]-1, lo[1]..hi[1]-1, ...`` as one array (posting lists)."""
+    n = hi - lo
+    total = int(n.sum())
+    if not total:
+        return np.empty(0, np.intp)
+    return np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(total)
+
+
+def np_window_sums(hs: np.ndarray, k: int) -> np.ndarray:
+    """Sums of every k consecutive hashes of a u64 array (k <= 16: 60-bit sums fit 64 bits)."""
+    if k == 1:
+        return hs
+    if len(hs) < k:
+        return np.empty(0, np.uint64)
+    prefix = np.empty(len(hs) + 1, np.uint64)
+    prefix[0] = 0
+    with np.errstate(over="ignore"):
+        np.cumsum(hs, out=prefix[1:])
+        return prefix[k:] - prefix[:-k]
 
 
 def window_sums(hs: Sequence[int], k: int) -> list[int]:

@@ -133,13 +133,3 @@ def test_titles_are_stored_only_when_asked(fp_dir, key_file, memo_dir, capsys):
     assert hit.title == "snow.pdf"
     printed = capsys.readouterr().out
     assert "budget/Annex consolidation.docx" in printed        # the id -> path list
-
-
-def test_vocabulary_test_skips_the_kgram_walk_for_unrelated_bodies(matcher):
-    def candidates(text):
-        view = T.TokenView([text.encode()], matcher._hasher)
-        return matcher._candidates(view.vocabulary, view.size)
-
-    assert candidates(S.UNRELATED_POST) == set()
-    # the retyped memo is a candidate (or the bound is skipped: None means "walk the k-grams")
-    assert candidates(RETYPED_POST) != set()

@@ -144,3 +144,62 @@ def test_winnowing_guarantee():
         assert picks & set(range(start, start + w))
     # density close to 2 / (w + 1) for random hashes
     assert 0.3 < len(picks) / len(hashes) < 0.5
+
+
+# ---- the body side (TokenView) gives exactly the tokens of the simple path ----
+
+_PIECES = ["January", "2,", "1990", "2nd", "jan.", "and/or", "O'Brien", "(914)", "555-1234", "--",
+           "12/31/99", "José", "19900102", "(", ")", "a-b", "2000", "19999", "she", "the",
+           "078-05-1120", "x@example.org", "Ünïcödé", "\t", "\n", ",", "1-914-555-1234", "ß"]
+
+
+def _slow(hasher, datas):
+    return [hasher(c) for d in datas for c in T.tokens(d)]
+
+
+@pytest.mark.parametrize("cache_bits", [20, 0])
+def test_token_view_stream_equals_the_simple_path(cache_bits):
+    import random
+
+    r = random.Random(11)
+    h = T.TokenHasher(b"k" * 32, cache_bits=cache_bits)
+    bodies = [[b""], [b"", b"a", b"  ", b"---"], [b"jan 2", b"1990 x"],
+              # a token longer than one numpy pass, then a value after it
+              [b"y" * (T._CHUNK + 10) + b" 078-05-1120"],
+              # long enough for the numpy year search and several passes
+              [" ".join(r.choices(_PIECES, k=120_000)).encode()]]
+    bodies += [[" ".join(r.choices(_PIECES, k=r.randint(0, 400))).encode()
+                for _ in range(r.randint(1, 4))] for _ in range(200)]
+    for datas in bodies:
+        for _ in range(2):       # cold, then with the words cached
+            assert T.TokenView(datas, h).stream.tolist() == _slow(h, datas)
+
+
+def test_month_dates_do_not_join_two_segments():
+    h = T.TokenHasher(b"k" * 32)
+    view = T.TokenView([b"due jan 2", b"1990 report"], h)
+    assert view.stream.tolist() == _slow(h, [b"due jan 2", b"1990 report"])
+    assert h(b"1990-01-02") not in view.stream.tolist()
+
+
+def test_token_view_provenance_and_rare_tokens():
+    from agent.extract.model import Segment
+
+    h = T.TokenHasher(b"k" * 32)
+    segs = [Segment(b"hello there", "json:$.a"), Segment(b"", "json:$.b"),
+            Segment(b"ssn 078-05-1120 ok", "json:$.c")]
+    view = T.TokenView([s.data for s in segs], h)
+    assert [view.where(i, segs) for i in range(len(view.stream))] == ["json:$.a"] * 2 + ["json:$.c"] * 3
+    assert view.rare == {h(b"078051120")}
+
+
+def test_the_word_cache_never_holds_a_number():
+    import numpy as np
+
+    h = T.TokenHasher(b"k" * 32)
+    body = b"client ssn 078-05-1120 phone 914.555.1234 case 2023-CV-001234"
+    T.TokenView([body], h)
+    for raw in body.split():
+        _, _, rh = T._raw().tokens(np.frombuffer(raw.lower(), np.uint8))
+        hit = bool(h.cached(rh)[1][0])
+        assert hit == raw.isalpha(), raw
