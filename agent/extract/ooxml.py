@@ -79,10 +79,32 @@ class RunText:
     def fast(data: bytes) -> bytes | None:
         """The same text by one regex pass (no per-element Python calls); None when the part
         has constructs the regex does not model (CDATA, comments, DTDs, instructions)."""
-        if b"<!" in data or data.find(b"<?", 1) != -1:
+        runs = FastRuns()
+        text = runs.feed(data)
+        return None if text is None else (text + runs.end()).strip(b"\n")
+
+
+class FastRuns:
+    """``RunText.fast`` over a part fed in pieces cut after a paragraph end, so a large part
+    is never held whole, nor its token list: the table-cell count carries over, and the last
+    token of each piece is held back because the next piece may replace it (a cell's closing
+    tag turns the paragraph's space into a tab)."""
+
+    def __init__(self):
+        self.cells = 0
+        self.last: bytes | None = None
+        self.first = True
+
+    def cut(self, data: bytes) -> int:
+        return paragraph_end(data)
+
+    def feed(self, data: bytes) -> bytes | None:
+        """Text of the next piece of the part; None: not for the regex (use the parser)."""
+        if b"<!" in data or data.find(b"<?", 1 if self.first else 0) != -1:
             return None
-        out: list[bytes] = []
-        cells = 0
+        self.first = False
+        out: list[bytes] = [] if self.last is None else [self.last]
+        cells = self.cells
         for text, mark, cell, end, empty_p, other in _RUN_TOKENS.findall(data):
             end = end or empty_p
             if text:
@@ -106,11 +128,32 @@ class RunText:
                     out.append(b"\n")
             elif other:
                 return None  # a text element whose content the first branch could not take
-        joined = b"".join(out)
-        if b"&" in joined:
-            joined = html.unescape(joined.decode("utf-8", "surrogateescape")).encode(
-                "utf-8", "surrogateescape")
-        return joined.strip(b"\n")
+        self.cells = cells
+        self.last = out.pop() if out else None
+        return _unescape(b"".join(out))
+
+    def end(self) -> bytes:
+        last, self.last = self.last, None
+        return b"" if last is None else _unescape(last)
+
+
+def paragraph_end(data: bytes) -> int:
+    """Offset just past the last closing paragraph tag in ``data`` (0: none): a place to cut
+    a part where no token of ``FastRuns`` spans the cut."""
+    i = data.rfind(b"p>")
+    while i > 0:
+        j = data.rfind(b"</", max(0, i - 64), i)
+        if j >= 0 and _P_END.fullmatch(data, j, i + 2):
+            return i + 2
+        i = data.rfind(b"p>", 0, i)
+    return 0
+
+
+def _unescape(joined: bytes) -> bytes:
+    if b"&" in joined:
+        return html.unescape(joined.decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape")
+    return joined
 
 
 _P = rb"<(?:[\w.-]+:)?"
@@ -122,6 +165,7 @@ _RUN_TOKENS = re.compile(
     rb"|" + _P + rb"(t|delText)(?:\s[^<>]*?)?(?<!/)>(?!</)"
 )
 _MARKS = {b"tab": b"\t", b"br": b"\n", b"cr": b"\n", b"noBreakHyphen": b"-"}
+_P_END = re.compile(rb"</(?:[\w.-]+:)?p>")
 
 
 # ---------------------------------------------------------------------------------- docx
@@ -139,11 +183,11 @@ _DOCX_PARTS = (
 
 def docx(blob: Blob, walker: Walker, kind: str, zf: zipfile.ZipFile) -> None:
     pkg = Package(zf, blob, walker)
-    pkg.text("word/document.xml", "part:body", RunText, RunText.fast)
+    pkg.text("word/document.xml", "part:body", RunText, FastRuns)
     for pattern, handler in _DOCX_PARTS:
         for name in pkg.matching(pattern):
             pkg.text(name, f"part:{stem(name)}", handler,
-                     RunText.fast if handler is RunText else None)
+                     FastRuns if handler is RunText else None)
     pkg.properties()
     pkg.embedded("word")
 
@@ -161,14 +205,14 @@ _SLIDE = re.compile(r"ppt/slides/slide\d+\.xml")
 def pptx(blob: Blob, walker: Walker, kind: str, zf: zipfile.ZipFile) -> None:
     pkg = Package(zf, blob, walker)
     for number, slide in enumerate(_slide_order(pkg), 1):
-        pkg.text(slide, f"slide:{number}", RunText, RunText.fast)
+        pkg.text(slide, f"slide:{number}", RunText, FastRuns)
         for rtype, target in pkg.rels(slide).values():
             if rtype.endswith("/notesSlide"):
-                pkg.text(target, f"notes:{number}", RunText, RunText.fast)
+                pkg.text(target, f"notes:{number}", RunText, FastRuns)
     for pattern, handler in _PPTX_PARTS:
         for name in pkg.matching(pattern):
             pkg.text(name, f"part:{stem(name)}", handler,
-                     RunText.fast if handler is RunText else None)
+                     FastRuns if handler is RunText else None)
     pkg.properties()
     pkg.embedded("ppt")
 

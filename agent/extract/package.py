@@ -5,13 +5,27 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from agent.extract import archives, xmltext
 from agent.extract.blob import Blob, Walker
-from agent.extract.budget import Unreadable
+from agent.extract.budget import Exhausted, Unreadable
 from agent.extract.provenance import clean, join
 from agent.extract.xmltext import AllText, BufferFull, TextBuffer
+
+_PIECE = 1 << 20      # XML bytes gathered before a piece is cut off and rendered
+
+
+class FastRenderer(Protocol):
+    def cut(self, data: bytes) -> int:
+        """Where ``data`` may be cut between pieces (0: not yet)."""
+
+    def feed(self, data: bytes) -> bytes | None:
+        """Text of the next piece; None: the part is not for this renderer."""
+
+    def end(self) -> bytes:
+        """Text held back until the part ended."""
 
 
 class Package:
@@ -63,24 +77,74 @@ class Package:
         return b"".join(chunks), None
 
     def text(self, name: str, label: str, handler: Callable | None = None,
-             fast: Callable[[bytes], bytes | None] | None = None) -> None:
+             fast: Callable[[], FastRenderer] | None = None) -> None:
         """One segment with the text of part ``name``.
 
-        ``fast`` may render the whole part at once (returning None for shapes it does not
-        handle, which then go through ``handler`` on expat).
+        ``fast`` makes a renderer (``ooxml.FastRuns``) that turns the part into text by regex,
+        piece by piece, as it is decompressed; when it meets a shape it does not handle, its
+        text is dropped and the part goes through ``handler`` on expat instead.
         """
         if name not in self.infos:
             return
-        path = self.where(label)
-        if fast is not None:
-            data, problem = self.read(name, path)
-            text = fast(data) if problem is None else None
-            if text is not None:
-                self.budget.emit(text, path)
-                return
-            self._stream(name, label, handler, [data], problem)
+        if fast is not None and self._fast(name, self.where(label), fast()):
             return
         self._stream(name, label, handler, None, None)
+
+    def _fast(self, name: str, path: str, renderer: FastRenderer) -> bool:
+        """Stream part ``name`` through ``renderer`` into one segment; False (nothing emitted)
+        when the renderer gives up. Memory holds a piece of the XML and the text so far, or
+        only a batch of it once the body's text spills to disk."""
+        out = self.budget.writer(path)
+        problem = None
+        full = False
+        try:
+            try:
+                for piece in self.pieces(name, path, renderer.cut):
+                    text = renderer.feed(piece)
+                    if text is None:
+                        out.discard()
+                        return False
+                    if not out.write(text):
+                        full = True     # the byte budget is spent (size_limit recorded)
+                        break
+            except Unreadable as u:
+                problem = u             # keep what was read before the damage
+            if not full:
+                try:
+                    out.write(renderer.end())
+                except Exhausted:
+                    pass
+        finally:
+            out.close()                 # also on Exhausted: partial text is still inspected
+        if problem is not None:
+            self.budget.record(problem.reason, path, problem.detail)
+        return True
+
+    def chunks(self, name: str, path: str) -> Iterator[bytes]:
+        """Part ``name`` decompressed, in chunks (Unreadable for a damaged or bomb-like one)."""
+        return archives.member_chunks(self.zf, self.infos[name], self.budget, path,
+                                      len(self.blob.data))
+
+    def pieces(self, name: str, path: str, cut: Callable[[bytes], int]) -> Iterator[bytes]:
+        """Part ``name`` in pieces of about ``_PIECE`` bytes or more, each ending where
+        ``cut`` says (a piece grows until it finds a place); the piece read before damage
+        is yielded before the Unreadable is raised."""
+        carry = b""
+        try:
+            for chunk in self.chunks(name, path):
+                data = carry + chunk if carry else chunk
+                c = cut(data) if len(data) >= _PIECE else 0
+                if c:
+                    carry = data[c:]
+                    yield data[:c]
+                else:
+                    carry = data
+        except Unreadable:
+            if carry:
+                yield carry
+            raise
+        if carry:
+            yield carry
 
     def _stream(self, name: str, label: str, handler: Callable | None,
                 chunks: list[bytes] | None, problem: Unreadable | None) -> None:

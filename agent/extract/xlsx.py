@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import zipfile
+from collections.abc import Iterable
 
 from agent.extract import numfmt, xmltext
 from agent.extract.blob import Blob, Walker
@@ -345,15 +346,20 @@ def _sheet(pkg: Package, part: str, label: str, strings: list[str],
     path = pkg.where(label)
     if part not in pkg.infos:
         return
-    data, problem = pkg.read(part, path)
-    if problem is None and fast_sheet(data, strings_utf8, pkg.budget, path, dates):
+    problem = None
+    try:
+        if fast_sheet(pkg.pieces(part, path, row_end), strings_utf8, pkg.budget, path, dates):
+            return
+    except Unreadable as u:
+        # a damaged or bomb-like part: the rows read before the damage were emitted
+        pkg.budget.record(u.reason, path, u.detail)
         return
     buf = TextBuffer(pkg.budget, path)
     h = SheetText(buf, strings, dates)
     parser = xmltext.new_parser(forbid_dtd=True)
     h.attach(parser)
     try:
-        xmltext.feed(parser, [data], pkg.budget, path)
+        xmltext.feed(parser, pkg.chunks(part, path), pkg.budget, path)
     except BufferFull:
         pass
     except Unreadable as u:
@@ -388,99 +394,117 @@ _FLAT_B = bytes.maketrans(b"\t\n\r", b"   ")
 _FLUSH = 1 << 20
 
 
-def fast_sheet(data: bytes, strings: list[bytes], budget, path: str,
+def fast_sheet(data: bytes | Iterable[bytes], strings: list[bytes], budget, path: str,
                dates: CellDates | None = None) -> bool:
-    """Emit the sheet from its common cell shapes; False (nothing emitted) when unusual."""
-    # No "<!" at all: no DOCTYPE or entity declarations (so no entity tricks), no CDATA or
-    # comments the regex would misread. Well-formedness is not checked here: text from a
-    # broken sheet is still text to inspect.
-    if b"<!" in data or _PREFIXED.search(data):
-        return False
-    tokens = _TOKENS.findall(data)
-    # every cell start must have been taken whole by the cell branch
-    starts = len(_CELL_START.findall(data))
-    cells = len(tokens) - len(_ROW_START.findall(data)) - data.count(b"</row>")
-    if starts != cells:
-        return False
-    lines: list[bytes] = []
+    """Emit the sheet from its common cell shapes; False (nothing emitted) when unusual.
+
+    ``data`` is the sheet XML, whole or in pieces cut after a row end (``row_end``): a large
+    sheet is then read a piece at a time, rows leaving in batches through a SegmentWriter.
+    """
+    pieces = [data] if isinstance(data, bytes) else data
     header: tuple[str, ...] | None = None
     row: list[bytes] = []
     cols: dict[bytes, int] = {}
+    lines: list[bytes] = []
     pending = 0
-    # rows leave in bounded batches: memory holds one batch, or the whole sheet only while
-    # the body's text fits Limits.memory_text_bytes (past it the writer spills to disk)
-    out = budget.writer(path, strip_leading=False)
     n_strings = len(strings)
     if dates is None:
         dates = CellDates({})
     date_styles = dates.styles
+    # rows leave in bounded batches: memory holds one batch, or the whole sheet only while
+    # the body's text fits Limits.memory_text_bytes (past it the writer spills to disk)
+    out = budget.writer(path, strip_leading=False)
+    usual = True
     try:
-        for n, (cell, ref, s, t, v, inline, closing) in enumerate(tokens):
-            if not n & 4095:
-                budget.tick(path)
-            if cell:
-                if t == b"s":
-                    i = int(v) if v.isdigit() else -1
-                    value = strings[i] if 0 <= i < n_strings else b""
-                elif not t or t == b"n":
-                    if s and (kind := date_styles.get(s)):  # a probe for styled cells only
-                        value = dates.text(v, kind)
-                    # int membership: `b"E" in v` costs ten times more (it tries int first)
-                    elif 69 in v or 101 in v:
-                        value = _number_b(v)
+        for data in pieces:
+            # No "<!" at all: no DOCTYPE or entity declarations (so no entity tricks), no
+            # CDATA or comments the regex would misread. Well-formedness is not checked here:
+            # text from a broken sheet is still text to inspect.
+            if b"<!" in data or _PREFIXED.search(data):
+                usual = False
+                return False
+            tokens = _TOKENS.findall(data)
+            # every cell start must have been taken whole by the cell branch
+            starts = len(_CELL_START.findall(data))
+            cells = len(tokens) - len(_ROW_START.findall(data)) - data.count(b"</row>")
+            if starts != cells:
+                usual = False
+                return False
+            for n, (cell, ref, s, t, v, inline, closing) in enumerate(tokens):
+                if not n & 4095:
+                    budget.tick(path)
+                if cell:
+                    if t == b"s":
+                        i = int(v) if v.isdigit() else -1
+                        value = strings[i] if 0 <= i < n_strings else b""
+                    elif not t or t == b"n":
+                        if s and (kind := date_styles.get(s)):  # a probe for styled cells only
+                            value = dates.text(v, kind)
+                        # int membership: `b"E" in v` costs ten times more (it tries int first)
+                        elif 69 in v or 101 in v:
+                            value = _number_b(v)
+                        else:
+                            value = v
+                    elif t == b"inlineStr":
+                        value = inline
+                    elif t == b"b":
+                        value = b"TRUE" if v == b"1" else b"FALSE" if v == b"0" else v
+                    elif t == b"d":
+                        value = dates.iso(v)
                     else:
                         value = v
-                elif t == b"inlineStr":
-                    value = inline
-                elif t == b"b":
-                    value = b"TRUE" if v == b"1" else b"FALSE" if v == b"0" else v
-                elif t == b"d":
-                    value = dates.iso(v)
+                    if t != b"s" and value:
+                        if 38 in value:  # "&"
+                            value = html.unescape(value.decode("utf-8", "replace")).encode()
+                        if 9 in value or 10 in value or 13 in value:
+                            value = value.translate(_FLAT_B)
+                    if ref:
+                        col = cols.get(ref)
+                        if col is None:
+                            col = cols[ref] = _column(ref.decode("ascii"), {})
+                    else:
+                        col = len(row)
+                    if col >= MAX_COLUMNS:
+                        continue
+                    if col == len(row):
+                        row.append(value)
+                    elif col > len(row):
+                        row.extend([b""] * (col - len(row)))
+                        row.append(value)
+                    else:
+                        row[col] = value
+                elif not closing:  # <row ...> (a self-closing empty row changes nothing)
+                    row = []
                 else:
-                    value = v
-                if t != b"s" and value:
-                    if 38 in value:  # "&"
-                        value = html.unescape(value.decode("utf-8", "replace")).encode()
-                    if 9 in value or 10 in value or 13 in value:
-                        value = value.translate(_FLAT_B)
-                if ref:
-                    col = cols.get(ref)
-                    if col is None:
-                        col = cols[ref] = _column(ref.decode("ascii"), {})
-                else:
-                    col = len(row)
-                if col >= MAX_COLUMNS:
-                    continue
-                if col == len(row):
-                    row.append(value)
-                elif col > len(row):
-                    row.extend([b""] * (col - len(row)))
-                    row.append(value)
-                else:
-                    row[col] = value
-            elif not closing:  # <row ...> (a self-closing empty row changes nothing)
-                row = []
-            else:
-                if any(row):
-                    if header is None:
-                        header = tuple(c.decode("utf-8", "replace").strip().lower()[:100]
-                                       for c in row[:1000])
-                    line = b"\t".join(row) + b"\n"
-                    lines.append(line)
-                    pending += len(line)
-                    if pending >= _FLUSH:
-                        batch, lines, pending = b"".join(lines), [], 0
-                        if not out.write(batch):
-                            break
-                row = []
+                    if any(row):
+                        if header is None:
+                            header = tuple(c.decode("utf-8", "replace").strip().lower()[:100]
+                                           for c in row[:1000])
+                        line = b"\t".join(row) + b"\n"
+                        lines.append(line)
+                        pending += len(line)
+                        if pending >= _FLUSH:
+                            batch, lines, pending = b"".join(lines), [], 0
+                            if not out.write(batch):
+                                return True     # budget spent: what fit is emitted
+                    row = []
     finally:
-        if lines and not out.full:
-            try:
-                out.write(b"".join(lines))
-            except Exhausted:
-                pass    # the budget is spent: the rows written so far are still emitted
-        out.close(table=TableLayout(b"\t", header or ()))
+        if not usual:
+            out.discard()
+        else:
+            if lines and not out.full:
+                try:
+                    out.write(b"".join(lines))
+                except Exhausted:
+                    pass    # the budget is spent: the rows written so far are still emitted
+            out.close(table=TableLayout(b"\t", header or ()))
     return True
+
+
+def row_end(data: bytes) -> int:
+    """Offset just past the last ``</row>`` (0: none): where a sheet may be cut into pieces."""
+    i = data.rfind(b"</row>")
+    return i + 6 if i >= 0 else 0
 
 
 def _number_b(v: bytes) -> bytes:

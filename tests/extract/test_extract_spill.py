@@ -5,9 +5,11 @@ Small thresholds keep the documents small; the documents are made by their own l
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import stat
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,8 @@ from extract_docs import (
 
 import agent.inspect as inspect_mod
 from agent.detect import Scanner
-from agent.extract import Limits, Segment, extract
+from agent.extract import Limits, Segment, archives, extract, package, xlsx
+from agent.extract.ooxml import RunText
 from agent.extract.spool import SpilledSegment, Spool
 from agent.inspect import Inspector, _pieces
 
@@ -312,3 +315,70 @@ def test_pieces_of_a_spilled_segment_are_those_of_the_bytes(tmp_path, monkeypatc
         assert got == want and len(got) > 10
     finally:
         spool.close()
+
+
+# ------------------------------------------------------------------ docx read piece by piece
+
+def _tables_docx(paragraphs: int) -> bytes:
+    import docx
+
+    d = docx.Document()
+    rnd = random.Random(3)
+    for i in range(paragraphs):
+        if i % 40 == 0:
+            t = d.add_table(rows=3, cols=3)
+            for r in range(3):
+                for c in range(3):
+                    t.cell(r, c).text = f"cell {i} {r}{c}"
+            t.cell(1, 1).add_paragraph("second paragraph & more")
+        p = d.add_paragraph(f"{LINE} {rnd.randrange(10**6)} ")
+        p.add_run("bold <tag> & co").bold = True
+        if i % 7 == 0:
+            p.add_run().add_tab()
+            p.add_run("after tab")
+    out = io.BytesIO()
+    d.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("piece", [512, 4 * KiB, 1 << 20])
+def test_docx_read_piece_by_piece_is_the_whole_part_text(piece, monkeypatch):
+    """Cutting document.xml after paragraph ends (tables included) changes nothing: the text
+    is the regex over the whole part and the expat handler's."""
+    body = _tables_docx(1_500)
+    xml = zipfile.ZipFile(io.BytesIO(body)).read("word/document.xml")
+    monkeypatch.setattr(package, "_PIECE", piece)
+    monkeypatch.setattr(archives, "CHUNK", piece)      # decompressed chunks of that size too
+    got = [s.data for s in extract(body, filename="t.docx").segments if s.where == "part:body"]
+    assert got == [RunText.fast(xml)]
+    monkeypatch.setattr(package.Package, "_fast", lambda *a: False)   # the expat handler
+    assert [s.data for s in extract(body, filename="t.docx").segments
+            if s.where == "part:body"] == got
+    assert b"cell 40 11 second paragraph & more\tcell 40 12\n" in got[0]
+
+
+@pytest.mark.parametrize("piece", [512, 4 * KiB, 1 << 20])
+def test_xlsx_read_piece_by_piece_is_the_whole_sheet_text(piece, monkeypatch):
+    """Sheets cut after row ends: the same text, table layout and header as the sheet read
+    whole, and as the expat path."""
+    import datetime
+
+    rnd = random.Random(5)
+    rows = [["name", "ssn", "dob", "amount", "note"]]
+    rows += [[f"person {i}", f"{rnd.randrange(10**9):09d}", datetime.date(1990, 1, 1 + i % 28),
+              rnd.random() * 1000, "a & b\nc" if i % 9 == 0 else None] for i in range(3_000)]
+    body = xlsx_bytes({"Payroll": rows, "Other": [["x"], [1]]})
+
+    def sheets():
+        r = extract(body, filename="t.xlsx")
+        return [(s.where, s.table, s.data) for s in r.segments if s.where.startswith("sheet:")]
+
+    monkeypatch.setattr(package, "_PIECE", 1 << 30)
+    whole = sheets()
+    monkeypatch.setattr(package, "_PIECE", piece)
+    monkeypatch.setattr(archives, "CHUNK", piece)
+    assert sheets() == whole
+    monkeypatch.setattr(xlsx, "fast_sheet", lambda *a: False)
+    assert sheets() == whole
+    assert whole[0][1].header == ("name", "ssn", "dob", "amount", "note")
+    assert whole[0][2].count(b"\n") == 3_000
