@@ -18,7 +18,7 @@ from agent.detect.model import Finding
 from agent.detect.result import ScanResult, group
 from agent.extract import extract
 from agent.extract.model import ExtractionResult, FileInfo, Limits, Segment, Uninspectable
-from agent.extract.spool import SpilledSegment
+from agent.extract.spool import SpilledSegment, read_all
 from agent.masking import Hasher, mask
 
 log = logging.getLogger(__name__)
@@ -213,13 +213,13 @@ def _pieces(segments: list[Segment]):
         spilled = isinstance(seg, SpilledSegment)
         if n <= PIECE_BYTES:
             if size + n > PIECE_BYTES and run:
-                yield run, 0, 0
+                yield _in_memory(run), 0, 0
                 run, size = [], 0
-            run.append(Segment(seg.data, seg.where, seg.field, seg.table) if spilled else seg)
+            run.append(seg)
             size += n
             continue
         if run:
-            yield run, 0, 0
+            yield _in_memory(run), 0, 0
             run, size = [], 0
         read = seg.read if spilled else _slicer(seg.data)
         cuts = [0]
@@ -239,7 +239,17 @@ def _pieces(segments: list[Segment]):
             piece = Segment(read(start, end), seg.where, seg.field, seg.table)
             yield [piece], a - start, b - start
     if run:
-        yield run, 0, 0
+        yield _in_memory(run), 0, 0
+
+
+def _in_memory(run: list[Segment]) -> list[Segment]:
+    """The run with its spilled segments read back (the scanner reads ``data`` often)."""
+    spilled = [s for s in run if isinstance(s, SpilledSegment)]
+    if not spilled:
+        return run
+    data = iter(read_all(spilled))
+    return [Segment(next(data), s.where, s.field, s.table) if isinstance(s, SpilledSegment)
+            else s for s in run]
 
 
 def _slicer(data: bytes):

@@ -6,7 +6,7 @@ Each run is a fresh process: the body is read from a file, the scanner compiled,
 reset (/proc/self/clear_refs), then one inspect; printed are the peak RSS above the RSS before
 inspect, wall time, and whether the body was read whole and the planted SSN found.
 
-Run: .venv/bin/python bench/bench_spill.py [--mb 200] [--cases zip,docx,text]
+Run: .venv/bin/python bench/bench_spill.py [--mb 200] [--cases zip,docx,xlsx,text]
 """
 
 from __future__ import annotations
@@ -75,12 +75,36 @@ def docx_body(total: int) -> tuple[bytes, str | None, str]:
     return out.getvalue(), None, "minutes.docx"
 
 
+def xlsx_body(total: int) -> tuple[bytes, str | None, str]:
+    """An xlsx (openpyxl template) whose one sheet holds ``total`` bytes of inline-string rows."""
+    import openpyxl
+
+    rows = [b'<row><c t="inlineStr"><is><t>name</t></is></c><c t="inlineStr"><is><t>note</t>'
+            b'</is></c></row>']
+    for i, line in enumerate(prose(total).splitlines()):
+        rows.append(b'<row><c t="inlineStr"><is><t>person %d</t></is></c><c t="inlineStr"><is>'
+                    b'<t>%s</t></is></c></row>' % (i, line))
+    rows.append(f'<row><c t="inlineStr"><is><t>last</t></is></c><c t="inlineStr"><is><t>SSN {SSN}'
+                '</t></is></c></row>'.encode())
+    xml = b"".join([b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    b"<sheetData>", *rows, b"</sheetData></worksheet>"])
+    tmpl = io.BytesIO()
+    openpyxl.Workbook().save(tmpl)
+    out = io.BytesIO()
+    with zipfile.ZipFile(tmpl) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, xml if item.filename == "xl/worksheets/sheet1.xml"
+                         else src.read(item.filename))
+    return out.getvalue(), None, "minutes.xlsx"
+
+
 def text_body(total: int) -> tuple[bytes, str | None, str | None]:
     """A plain text upload: the body is its own text (nothing extracted, nothing copied)."""
     return prose(total) + f"SSN {SSN}\n".encode(), "text/plain", None
 
 
-CASES = {"zip": zip_body, "docx": docx_body, "text": text_body}
+CASES = {"zip": zip_body, "docx": docx_body, "xlsx": xlsx_body, "text": text_body}
 
 
 def _status(key: str) -> int:
@@ -118,7 +142,7 @@ def child(path: str, ctype: str | None, name: str | None, mode: str, spill_dir: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=int, default=200, help="MB of text per body")
-    ap.add_argument("--cases", default="zip,docx,text")
+    ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()

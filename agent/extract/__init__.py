@@ -64,6 +64,7 @@ def extract(body: bytes, content_type: str | None = None, content_encoding: str 
         if not isinstance(body, bytes):
             body = bytes(body)
         result.bytes_in = len(body)
+        budget.resident = body
         _walk(body, content_type, content_encoding, filename, budget)
     except Exhausted:
         pass

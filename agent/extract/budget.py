@@ -57,7 +57,8 @@ class Budget:
         self.root = root
         self.used = 0
         self.held = 0        # segment text in memory (emitted, or in SegmentWriters' buffers)
-        self.spilled = 0     # segment text written to the spool
+        self.spilled = 0     # segment text past memory_text_bytes: in the spool, or resident
+        self.resident: bytes | None = None   # the body as the caller holds it
         self._out_of_time = False
         self._size_spent = False
 
@@ -111,6 +112,17 @@ class Budget:
         """
         if not data:
             return
+        if data is self.resident and self.spilling(len(data)):
+            # The body itself (a plain text or CSV upload): its bytes are in memory anyway,
+            # so a copy on disk would only cost time. It is counted like spilled text.
+            if charged:
+                self.used -= len(data)
+            n = self._past_memory(len(data), path, final)
+            if n:
+                self.spilled += n
+                self.result.segments.append(Segment(data if n == len(data) else data[:n],
+                                                    self.label(path), field, table))
+            return
         if self.spilling(len(data)):
             extents = self.spill(data, path, charged, final)
             if extents:
@@ -140,15 +152,9 @@ class Budget:
         """
         if charged:
             self.used -= len(data)
-        room = self.limits.max_spilled_bytes - self.spilled
-        if len(data) > room:
-            if self._size_spent and not final:
-                raise Exhausted
-            if not self._size_spent:
-                self._size_spent = True
-                self.record("size_limit", path, f"more than {self.limits.max_spilled_bytes} "
-                            "bytes of text spilled to disk from the body")
-            data = data[:max(room, 0)]
+        n = self._past_memory(len(data), path, final)
+        if n < len(data):
+            data = data[:n]
         if not data:
             return []
         try:
@@ -166,6 +172,20 @@ class Budget:
             raise Exhausted from None
         self.spilled += len(data)
         return [(offset, len(data))]
+
+    def _past_memory(self, n: int, path: str, final: bool) -> int:
+        """How many of ``n`` bytes of text past memory_text_bytes fit max_spilled_bytes
+        (size_limit recorded the first time they do not, as ``take`` does)."""
+        room = self.limits.max_spilled_bytes - self.spilled
+        if n <= room:
+            return n
+        if self._size_spent and not final:
+            raise Exhausted
+        if not self._size_spent:
+            self._size_spent = True
+            self.record("size_limit", path, f"more than {self.limits.max_spilled_bytes} "
+                        "bytes of text past the in-memory limit in the body")
+        return max(room, 0)
 
     def writer(self, path: str, strip_leading: bool = True) -> SegmentWriter:
         return SegmentWriter(self, path, strip_leading)

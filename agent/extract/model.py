@@ -37,7 +37,9 @@ class Limits:
     min_ratio_floor: int = 1024 * 1024        # tiny inputs may expand to this before ratio applies
     # Segment text past memory_text_bytes (per body) goes to an anonymous spool file in
     # spill_dir (None: tempfile.gettempdir()), up to max_spilled_bytes; spilled text is not
-    # counted in max_extracted_bytes. max_spilled_bytes=0 keeps all text in memory.
+    # counted in max_extracted_bytes. A body that is its own text (plain text, CSV) stays
+    # where the caller holds it but counts against max_spilled_bytes past the threshold too.
+    # max_spilled_bytes=0 keeps all text in memory (max_extracted_bytes then bounds it).
     memory_text_bytes: int = 16 * 1024**2
     max_spilled_bytes: int = 512 * 1024**2
     spill_dir: str | None = None

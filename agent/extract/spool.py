@@ -40,6 +40,9 @@ def _anonymous_file(directory: str) -> int:
     return fd
 
 
+_GATHER = 1 << 20
+
+
 class Spool:
     """An append-only anonymous file of one body's spilled segment text."""
 
@@ -48,6 +51,8 @@ class Spool:
         # FileIO closes the descriptor when collected, should a caller forget close()
         self._file = open(fd, "r+b", buffering=0)  # noqa: SIM115 - lives as long as the result
         self.size = 0
+        # small appends (a JSON body's many strings) are gathered into one write
+        self._pending = bytearray()
 
     def fileno(self) -> int:
         return self._file.fileno()
@@ -59,14 +64,30 @@ class Spool:
     def append(self, data: bytes) -> int:
         """Write ``data`` at the end; its offset."""
         offset = self.size
+        self.size += len(data)
+        if len(data) < _GATHER:
+            self._pending += data
+            if len(self._pending) >= _GATHER:
+                self._flush()
+            return offset
+        self._flush()
+        self._write(data)
+        return offset
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write(self._pending)
+            self._pending = bytearray()
+
+    def _write(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         while view:
             n = self._file.write(view)
             view = view[n:]
-        self.size += len(data)
-        return offset
 
     def read(self, offset: int, n: int) -> bytes:
+        if self._pending:
+            self._flush()
         fd = self._file.fileno()
         out = os.pread(fd, n, offset)
         if len(out) == n:
@@ -82,6 +103,7 @@ class Spool:
         return b"".join(parts)
 
     def close(self) -> None:
+        self._pending = bytearray()
         self._file.close()
 
     def __repr__(self) -> str:
@@ -133,3 +155,17 @@ class SpilledSegment(Segment):
 
     def __repr__(self) -> str:   # never the text
         return f"SpilledSegment(where={self.where!r}, field={self.field!r}, size={self._size})"
+
+
+def read_all(segments: list[SpilledSegment]) -> list[bytes]:
+    """The segments' data, read with one ``pread`` when they lie close together in one spool
+    (a run of a JSON body's small strings), else one by one."""
+    if len(segments) > 1 and all(len(s._extents) == 1 and s._spool is segments[0]._spool
+                                 for s in segments):
+        spans = [s._extents[0] for s in segments]
+        lo = min(o for o, _ in spans)
+        hi = max(o + n for o, n in spans)
+        if hi - lo <= 2 * sum(n for _, n in spans) + 65536:
+            block = segments[0]._spool.read(lo, hi - lo)
+            return [block[o - lo:o - lo + n] for o, n in spans]
+    return [s.data for s in segments]

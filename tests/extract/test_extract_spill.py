@@ -97,6 +97,13 @@ def _zip():
     return zip_bytes(members), None, "notes.zip"
 
 
+def _json():
+    import json
+
+    items = [{"text": f"{LINE} {i}", "n": i} for i in range(8_000)] + [{"ssn": SSN}]
+    return json.dumps({"items": items}).encode(), "application/json", None
+
+
 def _multipart():
     body, ctype = multipart_body([("comment", None, prose(3_000).encode(), None),
                                   ("file", "big.docx", _docx()[0], None),
@@ -104,8 +111,17 @@ def _multipart():
     return body, ctype, None
 
 
-PRODUCERS = {"docx": _docx, "xlsx": _xlsx, "ods": _ods, "text": _text, "csv": _csv, "zip": _zip,
-             "multipart": _multipart}
+def _text_gz():
+    return gzip_file(_text()[0], "t.txt"), None, "t.txt.gz"
+
+
+def _csv_gz():
+    return gzip_file(_csv()[0], "t.csv"), None, "t.csv.gz"
+
+
+# bodies whose text is produced by extraction (the body itself is never spilled: see below)
+PRODUCERS = {"docx": _docx, "xlsx": _xlsx, "ods": _ods, "textgz": _text_gz, "csvgz": _csv_gz,
+             "zip": _zip, "json": _json, "multipart": _multipart}
 
 
 @pytest.mark.parametrize("kind", sorted(PRODUCERS))
@@ -167,8 +183,9 @@ class WatchingScanner:
 @pytest.mark.parametrize("kind, where", [
     ("docx", "part:body"),
     ("xlsx", "sheet:Payroll"),
-    ("csv", "body"),
+    ("csvgz", "gzip:member=t.csv"),
     ("zip", "zip:member=notes/last.txt"),
+    ("json", "json:$.items[8000].ssn"),
 ])
 @pytest.mark.parametrize("piece", [None, 48 * KiB])
 def test_ssn_at_the_very_end_of_spilled_text_is_found(kind, where, piece, tmp_path, scanner,
@@ -211,13 +228,32 @@ def test_a_run_of_whole_segments_without_findings_is_no_error(spill, tmp_path, s
 
 
 def test_a_big_spilled_segment_is_scanned_in_real_size_pieces(tmp_path, scanner):
-    """Defaults for pieces (4 MiB, 64 KiB overlap): a 9 MB text body spilled whole."""
+    """Defaults for pieces (4 MiB, 64 KiB overlap): 9 MB of gzip-encoded text spilled whole."""
     lines = [f"{LINE} {i}" for i in range(120_000)]
-    body = ("\n".join(lines) + f"\nSSN {SSN}\n").encode()
-    assert len(body) > 2 * inspect_mod.PIECE_BYTES
-    r = Inspector(scanner, spill_limits(tmp_path)).inspect(body, "text/plain")
+    text = ("\n".join(lines) + f"\nSSN {SSN}\n").encode()
+    assert len(text) > 2 * inspect_mod.PIECE_BYTES
+    watch = WatchingScanner(scanner, tmp_path)
+    r = Inspector(watch, spill_limits(tmp_path)).inspect(gzip_file(text), "text/plain", "gzip")
     assert r.complete and r.counts == {"SSN": 1} and r.detections["SSN"].where == ["body"]
+    assert r.bytes_extracted == len(text) and len(watch.seen) >= 3
     assert spool_fds(tmp_path) == [] and os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------ a body that is its own text
+
+RESIDENT = {"text": _text, "csv": _csv}
+
+
+@pytest.mark.parametrize("kind", sorted(RESIDENT))
+def test_a_body_that_is_its_own_text_is_not_copied_to_disk(kind, tmp_path, scanner):
+    """The caller holds the body anyway: it is scanned where it is, never spilled."""
+    body, ctype, _ = RESIDENT[kind]()
+    lim = spill_limits(tmp_path, memory_text_bytes=16 * KiB)
+    r = extract(body, ctype, limits=lim)
+    assert r.spool is None and len(r.segments) == 1 and r.segments[0].data is body
+    result = Inspector(scanner, lim).inspect(body, ctype)
+    assert result.complete and result.counts == {"SSN": 1}
+    assert os.listdir(tmp_path) == []
 
 
 # ------------------------------------------------------------------ the on-disk cap
@@ -229,14 +265,13 @@ def test_a_big_spilled_segment_is_scanned_in_real_size_pieces(tmp_path, scanner)
     ("zip", "zip:member="),
 ])
 def test_past_the_spill_cap_is_size_limit(kind, where, tmp_path, scanner):
-    body, ctype, name = PRODUCERS[kind]()
+    body, ctype, name = (PRODUCERS | RESIDENT)[kind]()
     lim = spill_limits(tmp_path, memory_text_bytes=16 * KiB, max_spilled_bytes=100 * KiB)
     r = extract(body, ctype, filename=name, limits=lim)
     try:
         assert [u.reason for u in r.uninspectable] == ["size_limit"]
         assert r.uninspectable[0].where.startswith(where)
-        spilled = sum(s.size for s in r.segments if isinstance(s, SpilledSegment))
-        assert 0 < spilled <= 100 * KiB
+        assert 100 * KiB <= sum(s.size for s in r.segments) <= 116 * KiB
     finally:
         r.close()
     result = Inspector(scanner, lim).inspect(body, ctype, filename=name)
@@ -255,11 +290,11 @@ def test_text_before_the_cap_is_still_inspected(tmp_path, scanner):
 
 def test_unusable_spill_directory_fails_closed(tmp_path, scanner):
     lim = spill_limits(tmp_path / "missing")
-    body, ctype, _ = _text()
-    r = extract(body, ctype, limits=lim)
-    assert [(u.reason, u.where) for u in r.uninspectable] == [("size_limit", "body")]
+    body, ctype, name = _docx()
+    r = extract(body, ctype, filename=name, limits=lim)
+    assert [(u.reason, u.where) for u in r.uninspectable] == [("size_limit", "part:body")]
     assert "ENOENT" in r.uninspectable[0].detail and str(tmp_path) not in r.uninspectable[0].detail
-    result = Inspector(scanner, lim).inspect(body, ctype)
+    result = Inspector(scanner, lim).inspect(body, ctype, filename=name)
     assert result.uninspectable_reasons == {"size_limit"}
 
 
