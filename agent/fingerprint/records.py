@@ -248,35 +248,36 @@ class RecordMatcher:
             return {}
         vals, rows, cols = self._postings(singles)
         # weight per row from its distinct columns (a date shared by 30 rows is 30 postings)
-        pairs = np.unique(rows.astype(np.int64) << 8 | cols)
-        prow, inverse = np.unique(pairs >> 8, return_inverse=True)
+        pairs = np.unique(rows.astype(np.int64) << 8 | cols)      # sorted by row
+        first_of_row = np.ones(len(pairs), bool)
+        first_of_row[1:] = (pairs[1:] >> 8) != (pairs[:-1] >> 8)
+        prow = pairs[first_of_row] >> 8
+        inverse = np.cumsum(first_of_row) - 1
         pcols = (pairs & 0xFF).astype(np.intp)
         weight = np.bincount(inverse, self._weight_of[pcols], len(prow)).astype(np.int64)
         nn = len(self._name_cols)
+        vocab = view.vocabulary
+        names: list[tuple[int, np.ndarray, np.ndarray]] = []    # (column, row ok, first + last)
         for j, c in enumerate(self._name_cols):
             has = np.zeros(len(prow), bool)
             has[inverse[pcols == c]] = True
             base = (prow * nn + j) * 2
             first, last = self._parts[base], self._parts[base + 1]
-            vocab = view.vocabulary
             ok = ~has & (first != 0) & T.member(first, vocab) & T.member(last, vocab)
             weight[ok] += self._weights[c]
-        keep = prow[weight >= self.min_fields]
-        if not len(keep):
+            names.append((c, ok, first + last))
+        keep = weight >= self.min_fields
+        if not keep.any():
             return {}
-        out: dict[int, dict[int, tuple[int, int]]] = {int(r): {} for r in keep}
-        sel = T.member(rows.astype(np.uint64), keep.astype(np.uint64))
+        kept = prow[keep]
+        out: dict[int, dict[int, tuple[int, int]]] = {r: {} for r in kept.tolist()}
+        sel = T.member(rows.astype(np.uint64), kept.astype(np.uint64))
         for v, r, c in zip(vals[sel].tolist(), rows[sel].tolist(), cols[sel].tolist(), strict=True):
             out[r][v] = (c, 1)
-        vocab = view.vocabulary
-        for j, c in enumerate(self._name_cols):
-            for r, want in out.items():
-                if any(col == c for col, _ in want.values()):
-                    continue
-                i = (r * nn + j) * 2
-                first, last = int(self._parts[i]), int(self._parts[i + 1])
-                if first and T.member(np.array([first, last], np.uint64), vocab).all():
-                    want[first + last] = (c, 2)
+        for c, ok, pair in names:
+            use = ok & keep
+            for r, v in zip(prow[use].tolist(), pair[use].tolist(), strict=True):
+                out[r][v] = (c, 2)
         return out
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,

@@ -276,10 +276,11 @@ class _RawHash:
     def tokens(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, ends, hashes) of the space-delimited tokens of ``chunk`` (<= _CHUNK bytes):
         hash = sum((byte + 1) * m**(i - start)) + length * c, all modulo 2**64."""
-        tok = (chunk != _SPACE).view(np.int8)
-        edge = np.diff(tok, prepend=np.int8(0), append=np.int8(0))
-        starts = np.flatnonzero(edge == 1)
-        ends = np.flatnonzero(edge == -1)
+        tok = np.zeros(len(chunk) + 2, bool)
+        tok[1:-1] = chunk != _SPACE
+        change = tok[1:] != tok[:-1]            # token starts and ends alternate
+        edges = np.flatnonzero(change)
+        starts, ends = edges[::2], edges[1::2]
         if not len(starts):
             return starts, ends, np.empty(0, np.uint64)
         n = len(chunk)
