@@ -4,7 +4,9 @@ Each person signs in with a user name and password from --users (YAML, mode 0600
 as scrypt hashes made with --hash-password). A supervisor sees only the departments listed
 for them; asking for another one, also by editing the URL, is refused with 403. A DoIT
 administrator sees every department. Every view, refusal and sign-in is appended to the
-audit log (JSON lines). Listens on 127.0.0.1 unless told otherwise; put it behind TLS (or
+audit log (JSON lines). The users file is re-read when it changes (checked every 2 s);
+a new version that fails to load leaves the previous users in force and is logged and audited.
+Listens on 127.0.0.1 unless told otherwise; put it behind TLS (or
 give --tls-cert/--tls-key) before exposing it to a network.
 
     dlp-agent serve-reports --hash-password          # prompts; prints a line for the users file
@@ -26,7 +28,8 @@ from agent.identity import Directory
 from agent.reports.data import check_schema
 from agent.store import Reader, StoreError
 from agent.usage import SessionSettings
-from agent.web import AuditLog, ReportApp, ReportServer, allowed_hosts, hash_password, load_users
+from agent.web import AuditLog, ReportApp, ReportServer, allowed_hosts, hash_password
+from agent.web.users import UsersFile
 from agent.yamlload import ConfigError
 
 log = logging.getLogger(__name__)
@@ -92,7 +95,7 @@ def build_app(args: argparse.Namespace) -> tuple[ReportApp, ssl.SSLContext | Non
         config = load_config(args.config) if args.config else None
         directory = Directory.load(args.directory or (config.directory if config else None))
         known = set(directory.spec.departments) or None
-        users = load_users(args.users, known)
+        users = UsersFile(args.users, known)
     except ConfigError as e:
         raise UsageError(str(e)) from None
     except PermissionError as e:

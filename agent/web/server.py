@@ -52,7 +52,7 @@ from agent.usage import SessionSettings
 from agent.web import pages
 from agent.web.audit import AuditLog
 from agent.web.sessions import Sessions, Throttle
-from agent.web.users import ReportUser, ReportUsersFile, check_login
+from agent.web.users import ReportUser, ReportUsersFile, UsersFile, check_login
 
 log = logging.getLogger(__name__)
 
@@ -126,20 +126,38 @@ def _first_values(qs: str) -> dict[str, str]:
 class ReportApp:
     """Everything a request needs, shared by the handler threads (all of it thread-safe)."""
 
-    def __init__(self, db_path: str | Path, users: ReportUsersFile, directory: Directory,
+    def __init__(self, db_path: str | Path, users: ReportUsersFile | UsersFile, directory: Directory,
                  audit: AuditLog, *, settings: SessionSettings | None = None, tls: bool = False,
                  allowed_hosts: frozenset[str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.db_path = Path(db_path)
-        self.users = users
+        self._users = users
         self.directory = directory
         self.audit = audit
         self.settings = settings or SessionSettings()
         self.tls = tls
         self.allowed_hosts = allowed_hosts
-        self.sessions = Sessions(users.session_minutes * 60, users.session_max_hours * 3600, clock)
-        self.throttle = Throttle(users.max_failed_logins, users.lockout_minutes * 60, clock)
+        first = users.spec if isinstance(users, UsersFile) else users
+        self.sessions = Sessions(first.session_minutes * 60, first.session_max_hours * 3600, clock)
+        self.throttle = Throttle(first.max_failed_logins, first.lockout_minutes * 60, clock)
         self.cookie_name = "__Host-dlp_reports" if tls else "dlp_reports"
+
+    @property
+    def users(self) -> ReportUsersFile:
+        """The report users in force (re-read by a ``UsersFile`` when the file changes)."""
+        if isinstance(self._users, UsersFile):
+            return self._users.current()
+        return self._users
+
+    def _users_events(self) -> None:
+        if isinstance(self._users, UsersFile):
+            for event, detail in self._users.take_events():
+                if event == "reload_failed":
+                    log.error("report users file %s not reloaded, previous users stay in "
+                              "force: %s", self._users.path, detail)
+                else:
+                    log.info("report users file %s reloaded: %s", self._users.path, detail)
+                self.audit.write(f"users_{event}", result=event, detail=detail[:500])
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -171,6 +189,8 @@ class ReportApp:
     # -- dispatch --------------------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
+        self.users  # noqa: B018 - picks up a changed users file before anything reads it
+        self._users_events()
         if self.allowed_hosts is not None:
             host = (req.headers.get("Host") or "").strip().lower()
             if host not in self.allowed_hosts:

@@ -167,3 +167,61 @@ def load_users(path: str | Path, known_departments: set[str] | None = None) -> R
         if issues:
             raise yamlload.ConfigError(issues)
     return spec
+
+
+class UsersFile:
+    """The users file of a running server, re-read when it changes.
+
+    Removing a supervisor or moving them to another department must take effect without a
+    restart: ``current()`` compares the file's identity (inode, size, mtime) at most every
+    ``interval`` seconds and loads a changed file. A new version that fails to load (bad YAML,
+    an unknown department, a group-readable mode) leaves the previous users in force; the error
+    is returned once through ``last_error`` for the caller to log and audit. Session and lockout
+    settings stay those the server started with.
+    """
+
+    def __init__(self, path: str | Path, known_departments: set[str] | None = None, *,
+                 interval: float = 2.0, clock=None) -> None:
+        import threading
+        import time
+
+        self.path = Path(path)
+        self.known = known_departments
+        self.interval = interval
+        self._clock = clock or time.monotonic
+        self.spec = load_users(self.path, known_departments)
+        self._identity = self._stat()
+        self._next = self._clock() + interval
+        self._lock = threading.Lock()
+        self.events: list[tuple[str, str]] = []     # ("reloaded" | "reload_failed", detail)
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def current(self) -> ReportUsersFile:
+        if self._clock() < self._next:
+            return self.spec
+        with self._lock:
+            if self._clock() < self._next:
+                return self.spec
+            self._next = self._clock() + self.interval
+            identity = self._stat()
+            if identity == self._identity:
+                return self.spec
+            self._identity = identity
+            try:
+                self.spec = load_users(self.path, self.known)
+            except (yamlload.ConfigError, PermissionError, OSError) as e:
+                self.events.append(("reload_failed", str(e)))
+            else:
+                self.events.append(("reloaded", f"{len(self.spec.users)} users"))
+        return self.spec
+
+    def take_events(self) -> list[tuple[str, str]]:
+        with self._lock:
+            out, self.events = self.events, []
+        return out

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from agent.identity import Directory
 from agent.web import AuditLog, ReportApp, ReportServer, allowed_hosts, hash_password, load_users
+from agent.web.users import UsersFile
 
 # Low scrypt cost for speed in tests; the format records it, verification reads it back.
 TEST_N = 2**12
@@ -86,9 +87,13 @@ class RunningServer:
 
 
 def start_server(db: Path, users_file: Path, directory_file: Path,
-                 audit_path: Path) -> RunningServer:
+                 audit_path: Path, reload_interval: float | None = None) -> RunningServer:
+    """The report server on a free loopback port; with ``reload_interval`` it re-reads the
+    users file as ``serve-reports`` does."""
     directory = Directory.load(directory_file)
-    users = load_users(users_file, set(directory.spec.departments))
+    known = set(directory.spec.departments)
+    users = (load_users(users_file, known) if reload_interval is None
+             else UsersFile(users_file, known, interval=reload_interval))
     audit = AuditLog(audit_path)
     app = ReportApp(db, users, directory, audit)
     server = ReportServer(("127.0.0.1", 0), app)

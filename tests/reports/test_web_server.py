@@ -463,3 +463,41 @@ def test_tls_key_must_be_private(tmp_path):
         _tls_context(str(cert), str(key))
     with pytest.raises(UsageError, match="go together"):
         _tls_context(str(cert), None)
+
+
+# -- the users file changes while the server runs ------------------------------------------
+
+def test_users_file_changes_apply_to_signed_in_sessions(report_files, users_file, tmp_path):
+    from report_helpers import start_server, users_yaml
+
+    web = start_server(report_files["db"], users_file, report_files["directory"],
+                       tmp_path / "audit.jsonl", reload_interval=0)
+    try:
+        c = signed_in(web, "rroe")
+        assert c.get(f"/report/finance?{Q}").status == 200
+        # moved to DSS: the open session follows the file, not what it was at sign-in
+        write_users(users_file, users_yaml().replace("departments: [finance]\n    password",
+                                                     "departments: [dss]\n    password", 1))
+        assert c.get(f"/report/finance?{Q}").status == 403
+        assert c.get(f"/report/dss?{Q}").status == 200
+        events = [e for e in web.audit_lines() if e["event"].startswith("users_")]
+        assert events[-1]["event"] == "users_reloaded"
+        # a broken version: refused, the previous users stay in force, audited
+        write_users(users_file, users_yaml() + "  bad entry without colon\n")
+        assert c.get(f"/report/dss?{Q}").status == 200
+        assert web.audit_lines()[-2]["event"] == "users_reload_failed"
+        # made group-readable: refused the same way
+        write_users(users_file, users_yaml(), mode=0o640)
+        assert c.get(f"/report/dss?{Q}").status == 200
+        failed = [e for e in web.audit_lines() if e["event"] == "users_reload_failed"]
+        assert len(failed) == 2 and "report users file" in failed[-1]["detail"]
+        # removed: the session no longer signs anyone in
+        users_file.chmod(0o600)
+        text = users_yaml()
+        start = text.index("  rroe:")
+        write_users(users_file, text[:start] + text[text.index("  asmith:"):])
+        r = c.get(f"/report/dss?{Q}")
+        assert r.status == 303 and r.header("Location").startswith("/login")
+        assert c.login("rroe").status != 303
+    finally:
+        web.close()
