@@ -48,7 +48,8 @@ class Matcher(Protocol):
               shared: dict | None = None) -> list[IndexHit]: ...
 
 
-def load_index(directory: str | Path, key: bytes) -> Matcher:
+def load_index(directory: str | Path, key: bytes,
+               hasher: tokens.TokenHasher | None = None) -> Matcher:
     """One index directory -> its matcher; FingerprintError names the directory and the reason."""
     d = Path(directory)
     m = storage.read_manifest(d)
@@ -63,7 +64,7 @@ def load_index(directory: str | Path, key: bytes) -> Matcher:
     try:
         arrays = {n: storage.read_array(d, m, n) for n in _ARRAYS[m["kind"]]}
         cls = RecordMatcher if m["kind"] == "edm" else DocumentMatcher
-        return cls(m, arrays, key)
+        return cls(m, arrays, key, hasher)
     except (KeyError, TypeError, ValueError) as e:
         raise FingerprintError(f"index {d}: malformed manifest ({type(e).__name__}: {e})") from None
 
@@ -72,8 +73,9 @@ def load_indexes(directories: Sequence[str | Path], key: bytes) -> list[Matcher]
     """Every index; two indexes with the same detection name are refused (ambiguous counts)."""
     out: list[Matcher] = []
     names: dict[str, Path] = {}
+    hasher = tokens.TokenHasher(key)      # all take one key: one word cache, one token view
     for directory in directories:
-        m = load_index(directory, key)
+        m = load_index(directory, key, hasher)
         if m.name in names:
             raise FingerprintError(f"{directory} and {names[m.name]} both define {m.name}")
         names[m.name] = Path(directory)

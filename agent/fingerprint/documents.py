@@ -141,7 +141,8 @@ class DocumentMatcher:
 
     kind = "idm"
 
-    def __init__(self, manifest: dict, arrays: dict, key: bytes):
+    def __init__(self, manifest: dict, arrays: dict, key: bytes,
+                 hasher: T.TokenHasher | None = None):
         self.name = f"IDM:{manifest['name']}"
         self.manifest = manifest
         self.key_id = manifest["key_id"]
@@ -153,7 +154,7 @@ class DocumentMatcher:
         self._totals = [int(d["fingerprints"]) for d in self.documents]
         self._fps = np.asarray(arrays["fps"], np.uint64)          # sorted
         self._fdocs = np.asarray(arrays["fdocs"], np.uint32)
-        self._hasher = T.TokenHasher(key)
+        self._hasher = hasher or T.TokenHasher(key)   # one per key: its word cache is shared
         self._common = np.array(sorted({self._hasher(w) for w in COMMON_WORDS}), np.uint64)
 
     def __repr__(self) -> str:

@@ -200,7 +200,8 @@ class RecordMatcher:
 
     kind = "edm"
 
-    def __init__(self, manifest: dict, arrays: dict, key: bytes):
+    def __init__(self, manifest: dict, arrays: dict, key: bytes,
+                 hasher: T.TokenHasher | None = None):
         self.name = f"EDM:{manifest['name']}"
         self.manifest = manifest
         self.key_id = manifest["key_id"]
@@ -213,7 +214,7 @@ class RecordMatcher:
         self._parts = np.asarray(arrays["nameparts"], np.uint64)
         self._words = np.asarray(arrays["words"], np.uint64)        # sorted
         self._name_cols = list(manifest["name_columns"])
-        self._hasher = T.TokenHasher(key)
+        self._hasher = hasher or T.TokenHasher(key)   # one per key: its word cache is shared
         self._weights = [c.weight for c in self.columns]
         self._weight_of = np.array(self._weights, np.int64)
         self._required = frozenset(i for i, c in enumerate(self.columns) if c.required)
