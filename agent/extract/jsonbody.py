@@ -1,4 +1,5 @@
-"""JSON and NDJSON: every string value at any depth, with its JSON path and nearest key.
+"""JSON and NDJSON: every string value at any depth, with its JSON path and nearest key, and
+every distinct object key that is more than a word (``json:$(keys)``).
 
 Numbers shaped like identifiers are emitted as text too: an SSN or account number can travel
 as a JSON number. The walk uses an explicit stack, so nesting depth costs no recursion.
@@ -16,7 +17,9 @@ from agent.extract.provenance import MAX_NAME, clean, join
 
 ID_DIGITS = 9          # ints with at least this many digits are emitted as text
 MAX_PATH = 240
+KEYS_SEGMENT = 64 * 1024
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_WORD_KEY = re.compile(r"[A-Za-z_]{1,64}\Z")
 
 
 class _Digits(str):
@@ -75,6 +78,12 @@ def walk(doc, path: str, walker: Walker, depth: int, field: str | None = None) -
     value = walker.value
     prefix = join(path, "json:")
     keys: dict[str, tuple[str, str]] = {}  # key -> (path suffix, clean name); keys repeat
+    # Object keys are text a sender chooses too ({"078-05-1120": "x"}): each distinct key with
+    # more than letters in it is emitted once, newline-separated, in segments of about
+    # KEYS_SEGMENT bytes. Letters-only keys ("status", "ssn") carry no number or secret.
+    names: list[bytes] = []
+    names_size = 0
+    keys_where = prefix + "$(keys)"
     stack: list[tuple[object, str, str | None]] = [(doc, "$", field)]
     pop, push = stack.pop, stack.append
     n = 0
@@ -99,12 +108,20 @@ def walk(doc, path: str, walker: Walker, depth: int, field: str | None = None) -
                     known = (_key_path("", k), clean(k))
                     if len(keys) < 4096:
                         keys[k] = known
+                    if k and not _WORD_KEY.match(k):
+                        names.append(to_bytes(k).replace(b"\n", b" "))
+                        names_size += len(names[-1]) + 1
+                        if names_size >= KEYS_SEGMENT:
+                            emit(b"\n".join(names), keys_where, None)
+                            names, names_size = [], 0
                 push((x, p + known[0], known[1]))
         elif kind is list:
             for i in range(len(v) - 1, -1, -1):
                 push((v[i], f"{p}[{i}]", key))
         elif kind is _Digits:
             emit(v.encode("ascii"), prefix + _short(p), key)
+    if names:
+        emit(b"\n".join(names), keys_where, None)
 
 
 def extract_json(blob: Blob, walker: Walker, declared: bool) -> None:

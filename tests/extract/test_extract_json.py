@@ -29,8 +29,32 @@ def test_every_string_with_path_and_nearest_key():
         ("json:$.items[0].ssn", "ssn", b"219-09-9999"),
         ("json:$.items[3].ssn", "ssn", b"078-05-1121"),
         ("json:$['weird key!']", "weird key!", b"v"),
+        ("json:$(keys)", None, b"weird key!"),       # letters-only keys are not emitted
     ]
     assert r.complete
+
+
+def test_values_hidden_in_object_keys_are_inspected():
+    doc = {"rows": [{"SSN 536-22-4817": "Pat Doe"}, {"SSN 536-22-4817": "again"},
+                    {"4111 1111 1111 1111": 1}], "ok": {"status": "x"}}
+    r = extract(json.dumps(doc).encode(), "application/json")
+    keys = [s for s in r.segments if s.where == "json:$(keys)"]
+    assert [s.data for s in keys] == [b"SSN 536-22-4817\n4111 1111 1111 1111"]   # once each
+    from agent.detect import Scanner
+    from agent.inspect import Inspector
+
+    result = Inspector(Scanner()).inspect(json.dumps(doc).encode(), "application/json")
+    assert {"SSN", "CREDIT_CARD"} <= set(result.detections)
+
+
+def test_many_distinct_keys_come_out_in_bounded_segments():
+    from agent.extract.jsonbody import KEYS_SEGMENT
+
+    doc = {f"id-{i:07d}": i for i in range(20_000)}
+    r = extract(json.dumps(doc).encode(), "application/json")
+    keys = [s for s in r.segments if s.where == "json:$(keys)"]
+    assert len(keys) > 1 and all(len(s.data) <= KEYS_SEGMENT + 100 for s in keys)
+    assert sum(s.data.count(b"\n") + 1 for s in keys) == 20_000
 
 
 @pytest.mark.parametrize("number, emitted", [
