@@ -282,6 +282,8 @@ class SegmentWriter:
         self.extents = []
 
     def discard(self) -> None:
-        """Drop the text (its charge stays spent)."""
+        """Drop the text: what was held in memory is given back; what went to the spool stays
+        counted (the bytes stay on disk until the body's spool is closed)."""
+        self.budget.used -= self.size
         self.budget.held -= self.size
         self.chunks, self.size, self.extents = [], 0, []

@@ -88,7 +88,7 @@ class Package:
             return
         if fast is not None and self._fast(name, self.where(label), fast()):
             return
-        self._stream(name, label, handler, None, None)
+        self._stream(name, label, handler)
 
     def _fast(self, name: str, path: str, renderer: FastRenderer) -> bool:
         """Stream part ``name`` through ``renderer`` into one segment; False (nothing emitted)
@@ -146,27 +146,14 @@ class Package:
         if carry:
             yield carry
 
-    def _stream(self, name: str, label: str, handler: Callable | None,
-                chunks: list[bytes] | None, problem: Unreadable | None) -> None:
+    def _stream(self, name: str, label: str, handler: Callable | None) -> None:
         path = self.where(label)
         buf = TextBuffer(self.budget, path)
         h = (handler or AllText)(buf)
         try:
-            if chunks is None:
-                self.parse(name, h.attach, path)
-            else:
-                parser = xmltext.new_parser(forbid_dtd=True)
-                h.attach(parser)
-                try:
-                    xmltext.feed(parser, chunks, self.budget, path)
-                except BufferFull:
-                    pass
-                except Unreadable as u:
-                    problem = problem or u
+            self.parse(name, h.attach, path)
         finally:
             buf.flush()
-        if problem is not None:
-            self.budget.record(problem.reason, path, problem.detail)
 
     def rels(self, part: str) -> dict[str, tuple[str, str]]:
         """``{rId: (type, target part name)}`` from the part's relationships."""

@@ -139,8 +139,7 @@ class TextBuffer:
             data = "".join(self.parts).encode("utf-8", "surrogatepass")
             self.parts = []
             self._pending = 0
-            if not self.full:
-                self.budget.emit(data.strip(b"\n"), self.path, field, table, final=True)
+            self.budget.emit(data.strip(b"\n"), self.path, field, table, final=True)
             return
         if self.parts and not self.full:
             data = "".join(self.parts).encode("utf-8", "surrogatepass")
