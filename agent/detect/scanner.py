@@ -263,10 +263,11 @@ class Scanner:
         starts = [0]
         starts.extend(accumulate(map(_PLUS1, map(len, datas))))
         pw = self._password_segments(segments)
+        pwcol = self._password_column_segments(segments)
         # Segments this big are scanned where they are; joining copies bytes, and copying
         # costs more than a hyperscan call from a few KB on.
         big = [k for k, size in enumerate(map(len, datas)) if size >= JOIN_BELOW]
-        tables = self._table_segments(segments, big, pw)
+        tables = self._table_segments(segments, big, [*pw, *pwcol])
         scratch = self._scratch()
         parts = result.parts
         findings: list[Row] = []
@@ -290,7 +291,7 @@ class Scanner:
                 done = self._tables.scan(segments, starts, i, deadline, parts)
             if done is None:
                 done = self._scan_general(datas, starts, segments, i, j, pw, deadline,
-                                          findings, scratch)
+                                          findings, scratch, pwcol)
             result.bytes_scanned += starts[j] - starts[i]
             if not done:
                 result.timed_out = True
@@ -302,18 +303,29 @@ class Scanner:
 
     def _scan_general(self, datas: list[bytes], starts: list[int], segments: Sequence[Segment],
                       i: int, j: int, pw: list[int], deadline: float | None,
-                      findings: list[Row], scratch: hyperscan.Scratch) -> bool:
+                      findings: list[Row], scratch: hyperscan.Scratch,
+                      pwcol: dict[int, tuple[int, ...]] | None = None) -> bool:
         """Segments i..j-1 (joined) or segment i alone (in windows when it is large)."""
         if j == i + 1 and len(datas[i]) > CHUNK_BYTES + OVERLAP:
-            return self._scan_windows(datas[i], starts, segments, i, deadline, findings,
+            mark = len(findings)
+            done = self._scan_windows(datas[i], starts, segments, i, deadline, findings,
                                       scratch)
+            if done and pwcol and i in pwcol:
+                extra: list[Row] = []
+                st = ScanState(self, datas[i], starts, segments, i, i + 1, extra)
+                self._password_cells(st, i, pwcol[i])
+                if extra:
+                    findings[mark:] = sorted(findings[mark:] + extra, key=_SEGMENT_START)
+            return done
         buf = datas[i] if j == i + 1 else SEP.join(datas[i:j])
         matches: list[int] = []
         self.database.scan(buf, match_event_handler=_collect, context=matches.append,
                            scratch=scratch)
         chunk_pw = [k for k in pw if i <= k < j] if pw else None
-        return not (matches or chunk_pw) or self._process(
-            buf, starts, segments, i, j, matches, chunk_pw, deadline, findings)
+        chunk_cols = {k: c for k, c in pwcol.items() if i <= k < j} if pwcol else None
+        return not (matches or chunk_pw or chunk_cols) or self._process(
+            buf, starts, segments, i, j, matches, chunk_pw, deadline, findings,
+            pwcol=chunk_cols)
 
     def _table_segments(self, segments: Sequence[Segment], big: list[int],
                         pw: list[int]) -> frozenset[int]:
@@ -361,10 +373,28 @@ class Scanner:
         is_pw = cred.field_is_password
         return [k for k, f in enumerate(fields) if f and is_pw(f)]
 
+    def _password_column_segments(self, segments: Sequence[Segment]) -> dict[int, tuple[int, ...]]:
+        """Table segments with password columns -> those columns (``credentials``)."""
+        cred = self._credentials
+        if cred is None:
+            return {}
+        out = {}
+        for k, seg in enumerate(segments):
+            t = seg.table
+            if t is not None and t.header and (cols := cred.password_columns(t.header)):
+                out[k] = cols
+        return out
+
+    def _password_cells(self, st: ScanState, k: int, columns: tuple[int, ...]) -> None:
+        table = st._segments[k].table
+        st.set_segment(k)
+        self._credentials.on_password_columns(st, columns, table.delimiter, table.header)
+
     def _process(self, buf: bytes, starts: list[int], segments: Sequence[Segment], first: int,
                  last: int, matches: list[int], pw: list[int] | None,
                  deadline: float | None, findings: list[Row],
-                 window: tuple[int, int, int, int, int] | None = None) -> bool:
+                 window: tuple[int, int, int, int, int] | None = None,
+                 pwcol: dict[int, tuple[int, ...]] | None = None) -> bool:
         """Run detectors on one chunk's matches; False when the deadline passed.
 
         ``window`` = (scanned from, accept from, accept to, scanned to, segment size) when the
@@ -404,12 +434,14 @@ class Scanner:
                 if deadline is not None and time.monotonic() >= deadline:
                     completed = False
                     break
-        if pw and self._credentials is not None:
+        if (pw or pwcol) and self._credentials is not None:
             pw_out: list[Row] = []
             st.out = pw_out
-            for k in pw:
+            for k in pw or ():
                 st.set_segment(k)
                 self._credentials.on_password_field(st)
+            for k, columns in (pwcol or {}).items():
+                self._password_cells(st, k, columns)
             if pw_out:
                 out.extend(pw_out)
                 out.sort(key=_SEGMENT_START)

@@ -184,3 +184,53 @@ def test_password_fields(scan, field, value, found):
 def test_password_field_value_is_one_finding(scan):
     # a password that looks like an SSN is reported once, as the password
     assert scan("536-22-5555", field="password") == [("PASSWORD", "536-22-5555", "header")]
+
+
+# ---- password columns of tables: an export of accounts with their passwords ----
+
+def _table_passwords(scanner, body: bytes, content_type: str | None = "text/csv") -> list[bytes]:
+    from agent.extract import extract
+
+    r = extract(body, content_type)
+    res = scanner.scan(r.segments)
+    return [r.segments[f.segment].data[f.start:f.end] for f in res.findings if f.type == "PASSWORD"]
+
+
+def test_csv_password_column(scanner):
+    body = (b"user,Password,dept\njdoe,Tr0ub4dor&3,finance\nasmith,\"corr,ect horse\",dss\n"
+            b"bob,,x\nkim,changeme,y\nlee,********,z\n")
+    assert _table_passwords(scanner, body) == [b"Tr0ub4dor&3", b"corr,ect horse"]
+
+
+@pytest.mark.parametrize("header", ["password_changed", "password expires", "password hash",
+                                    "notes"])
+def test_columns_that_are_not_passwords(scanner, header):
+    body = f"user,{header}\njdoe,2024-01-02\nasmith,Tr0ub4dor&3\n".encode()
+    assert _table_passwords(scanner, body) == []
+
+
+def test_xlsx_password_column(scanner):
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Login", "User Password", "Department"])
+    ws.append(["jdoe", "Spring2026!", "Finance"])
+    ws.append(["asmith", "hunter2", "DSS"])
+    out = io.BytesIO()
+    wb.save(out)
+    assert _table_passwords(scanner, out.getvalue(), None) == [b"Spring2026!", b"hunter2"]
+
+
+# joined chunks; one segment scanned in windows; a body over 8 MiB scanned piece by piece
+@pytest.mark.parametrize("rows", [40_000, 150_000, 450_000])
+def test_large_password_export_counts_every_row(rows):
+    from agent.detect import Scanner
+    from agent.inspect import DetectionTally, Inspector
+
+    body = b"user,password\n" + b"".join(b"user%06d,Pw-%06d-x\n" % (i, i) for i in range(rows))
+    result = Inspector(Scanner()).inspect(body, "text/csv")
+    got = result.detections["PASSWORD"]
+    assert got.count == rows and got.distinct == min(rows, DetectionTally.MAX_DISTINCT)

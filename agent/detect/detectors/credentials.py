@@ -8,6 +8,7 @@
 * A segment whose field name is a password word (form field ``password``, JSON key
   ``newPassword``) holding a real value -> PASSWORD over the whole value.
 * ``https://user:secret@host`` -> PASSWORD; ``Bearer <token>`` -> GENERIC_API_TOKEN.
+* Cells of a table (CSV, sheet) column whose header is a password word -> PASSWORD.
 
 What is *not* a password: placeholders (****, <password>, ${PASS}, {{ x }}, changeme), references
 (os.environ[...]), booleans, status words ("Password: expired") and prose ("password: keep it
@@ -48,6 +49,7 @@ _VALUE_RE = re.compile(
     rb"""|([^\s,;&}\]<>)"'`]{1,256}))""")
 _TOKEN_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/-=")
 MAX_PASSWORD = 128
+MAX_ROW = 64 * 1024          # as agent.detect.scanner.MAX_ROW: longer lines have no column
 
 
 class CredentialsDetector(Detector):
@@ -207,3 +209,45 @@ class CredentialsDetector(Detector):
         if self.password_ok(text, st.field or ""):
             start = st.lo + data.index(value)
             st.emit(E.PASSWORD, start, start + len(value), SCORE_HEADER, "header", text)
+
+    # -------------------------------------------------------------- table columns
+
+    def password_columns(self, header: tuple[str, ...]) -> tuple[int, ...]:
+        """Columns of a table whose header names a password ("password", "User Password")."""
+        return tuple(i for i, h in enumerate(header) if h and self.kind_of_key(h) == E.PASSWORD)
+
+    def on_password_columns(self, st: ScanState, columns: tuple[int, ...],
+                            delim: bytes, header: tuple[str, ...]) -> None:
+        """Cells of the current (table) segment under a password header: an export of
+        accounts with their passwords. Lines are split as the column context counts them
+        (delimiters inside double quotes do not count); lines with another number of cells,
+        and a repeated header line, are skipped."""
+        from agent.detect.table_layout import mask_quotes
+
+        lo, hi = st.lo, st.hi
+        data = st.buf[lo:hi]
+        masked = mask_quotes(data, delim)
+        ncols = len(header)
+        want = ncols - 1
+        pos = 0
+        for line in masked.split(b"\n"):
+            start, pos = pos, pos + len(line) + 1
+            if line.count(delim) != want or len(line) >= MAX_ROW:
+                continue
+            cells = line.split(delim)
+            offset = start
+            at = 0
+            for c in columns:
+                offset += sum(map(len, cells[at:c])) + (c - at) * len(delim)
+                at = c
+                raw = data[offset:offset + len(cells[c])]
+                value = raw.strip(b" \t\r")
+                if len(value) >= 2 and value[:1] == value[-1:] == b'"':
+                    value = value[1:-1]
+                if not value or len(value) > MAX_PASSWORD:
+                    continue
+                text = value.decode("utf-8", "replace")
+                if text.strip().lower() == header[c] or not self.password_ok(text, header[c]):
+                    continue
+                s = lo + offset + raw.index(value)
+                st.emit(E.PASSWORD, s, s + len(value), SCORE_HEADER, "header", text)
