@@ -454,9 +454,10 @@ class DlpAddon:
         if state is None:  # configure() failed at start: mitmproxy would not be running
             return
         guard = flow.metadata.get("dlp_stream")
-        if guard is not None:
+        if guard is not None and (guard.calls or guard.blocked or flow.request.raw_content is None):
             self._finish_stream(flow, guard)
             return
+        flow.metadata.pop("dlp_stream", None)   # set up, but the request had no body to stream
         body = flow.request.raw_content or b""
         try:
             await self._handle(flow, state, body)
@@ -585,6 +586,12 @@ class DlpAddon:
             size = expected_http_body_size(req)
         except ValueError:
             size = None          # malformed length: do not trust it, inspect as a stream
+        if size == 0 and not req.http_version.startswith("HTTP/1") and "content-length" not in req.headers \
+                and req.method.upper() not in _BODILESS_METHODS:
+            # HTTP/2 and 3 frame bodies without a length; the HTTP/1 rule above says "none" for
+            # them, and mitmproxy would buffer a 2 GB upload whole. A request that turns out to
+            # have no body (END_STREAM on its headers) never calls the guard (see request()).
+            size = None
         if size == 0 or (size is not None and size <= self.config.limits.max_body_bytes):
             return
         if size is None and req.http_version.startswith("HTTP/1") and "transfer-encoding" not in req.headers:
@@ -801,6 +808,7 @@ class _StreamGuard:
         self.blocked = False
         self.seconds = 0.0
         self.held = bytearray()
+        self.calls = 0
 
     def decide(self) -> tuple[Decision, Facts]:
         r = self.inspector.result
@@ -818,6 +826,7 @@ class _StreamGuard:
     def __call__(self, chunk: bytes) -> list[bytes]:
         # Returns lists, never b"": mitmproxy sends an empty chunk on as a chunk, which HTTP/1
         # chunked framing writes as the last-chunk marker - a complete request upstream.
+        self.calls += 1
         if self.blocked:
             return []
         t0 = time.monotonic()
@@ -863,6 +872,10 @@ class _StreamGuard:
         log.warning("streamed upload to %s cut off by rule %s after %d bytes (incident %s)",
                     self.host, decision.rule.id, self.inspector.result.bytes_in, incident.id)
 
+
+# Methods whose HTTP/2 requests without content-length are taken to have no body (a body on
+# them is still buffered and inspected whole).
+_BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT", "DELETE"})
 
 _FETCH_HEADERS = ("sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "sec-purpose", "purpose", "accept",
                   "content-type")
