@@ -243,6 +243,8 @@ class SegmentWriter:
             self.size = 0
             for chunk in chunks:
                 self._spill(chunk, final=False)
+                if self.full:
+                    return False
         self._spill(data, final=False)
         return not self.full
 

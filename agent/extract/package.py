@@ -129,22 +129,28 @@ class Package:
         """Part ``name`` in pieces of about ``_PIECE`` bytes or more, each ending where
         ``cut`` says (a piece grows until it finds a place); the piece read before damage
         is yielded before the Unreadable is raised."""
-        carry = b""
+        held: list[bytes] = []      # chunks not yet joined: joined once per piece, not per chunk
+        size = 0
         try:
             for chunk in self.chunks(name, path):
-                data = carry + chunk if carry else chunk
-                c = cut(data) if len(data) >= _PIECE else 0
+                held.append(chunk)
+                size += len(chunk)
+                if size < _PIECE:
+                    continue
+                data = b"".join(held)
+                c = cut(data)
                 if c:
-                    carry = data[c:]
+                    rest = data[c:]
+                    held, size = ([rest] if rest else []), len(rest)
                     yield data[:c]
                 else:
-                    carry = data
+                    held = [data]
         except Unreadable:
-            if carry:
-                yield carry
+            if held:
+                yield b"".join(held)
             raise
-        if carry:
-            yield carry
+        if held:
+            yield b"".join(held)
 
     def _stream(self, name: str, label: str, handler: Callable | None) -> None:
         path = self.where(label)
