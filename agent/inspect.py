@@ -346,17 +346,19 @@ class Inspector:
 
     def _match_indexes(self, segments: list[Segment], deadline: float, where: str,
                        result: InspectionResult) -> None:
-        from agent.fingerprint import DeadlineExceeded
+        from agent.fingerprint import DeadlineExceeded, windows
 
         t = time.monotonic()
-        shared: dict = {}       # per body: matchers with one key tokenise the body once
         hits = []
-        for m in self.matchers:
-            try:
-                hits.extend(m.match(segments, deadline, shared))
-            except DeadlineExceeded:
-                result.uninspectable.append(Uninspectable("time_limit", where,
-                                                          f"{m.name} match deadline"))
-                break
+        name = "EDM/IDM"
+        try:
+            for window in windows(segments):     # bounded memory for spilled giant texts
+                shared: dict = {}   # per window: matchers with one key tokenise it once
+                for m in self.matchers:
+                    name = m.name
+                    hits.extend(m.match(window, deadline, shared))
+        except DeadlineExceeded:
+            result.uninspectable.append(Uninspectable("time_limit", where,
+                                                      f"{name} match deadline"))
         result.detections.update(summarize_index_hits(hits))
         result.index_seconds = time.monotonic() - t

@@ -21,11 +21,12 @@ caller creates per body so matchers with the same key tokenise the body once. It
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from agent.extract.model import Segment
+from agent.extract.spool import SpilledSegment
 from agent.fingerprint import storage, tokens
 from agent.fingerprint.documents import DocumentMatcher
 from agent.fingerprint.model import DeadlineExceeded, IndexHit
@@ -35,7 +36,8 @@ from agent.fingerprint.storage import FingerprintError, read_key, signature
 log = logging.getLogger(__name__)
 
 __all__ = ["DeadlineExceeded", "DocumentMatcher", "FingerprintError", "IndexHit", "IndexSet",
-           "Matcher", "RecordMatcher", "load_index", "load_indexes", "read_key", "signature"]
+           "Matcher", "RecordMatcher", "load_index", "load_indexes", "read_key", "signature",
+           "windows"]
 
 _ARRAYS = {"edm": ("values", "rows", "cols", "nameparts", "words"),
            "idm": ("fps", "fdocs")}
@@ -81,6 +83,42 @@ def load_indexes(directories: Sequence[str | Path], key: bytes) -> list[Matcher]
         names[m.name] = Path(directory)
         out.append(m)
     return out
+
+
+# Text matched at once: the token arrays of a window cost ~4-5 bytes per byte of text, so a
+# 512 MiB spilled document is matched in windows instead of whole. The overlap is far longer
+# than an EDM row window (32 tokens) or an IDM k-gram, so every row occurs whole in a window;
+# a document is recognised when enough of it falls in one window (16 MiB of text).
+WINDOW_BYTES = 16 * 1024 * 1024
+WINDOW_OVERLAP = 64 * 1024
+
+
+def windows(segments: Sequence[Segment], size: int | None = None,
+            overlap: int | None = None) -> Iterator[list[Segment]]:
+    """Runs of whole segments up to ``size`` bytes (WINDOW_BYTES); a larger segment in pieces
+    overlapping by ``overlap`` (WINDOW_OVERLAP), read piece by piece when spilled to disk."""
+    size = size or WINDOW_BYTES
+    overlap = WINDOW_OVERLAP if overlap is None else overlap
+    run: list[Segment] = []
+    total = 0
+    for seg in segments:
+        n = seg.size if isinstance(seg, SpilledSegment) else len(seg.data)
+        if n <= size:
+            if run and total + n > size:
+                yield run
+                run, total = [], 0
+            run.append(seg)
+            total += n
+            continue
+        if run:
+            yield run
+            run, total = [], 0
+        read = seg.read if isinstance(seg, SpilledSegment) else (lambda a, b, d=seg.data: d[a:b])
+        for a in range(0, n, size):
+            start = max(0, a - overlap)
+            yield [Segment(read(start, min(n, a + size)), seg.where, seg.field, seg.table)]
+    if run:
+        yield run
 
 
 class IndexSet:

@@ -190,3 +190,54 @@ def test_multi_word_text_column_walks_every_ngram():
     assert [h.ref for h in m.match([Segment(b"BO CHEN lives at 40 post rd.", "b")])] == ["row 2"]
     assert m.match([Segment(b"Bo Chen lives at 12 Main St", "b")]) == []
     assert m.match([Segment(b"Ann Lee, 40 Main St", "b")]) == []
+
+
+@pytest.mark.parametrize("shape", ["csv", "prose"])
+def test_rows_are_found_when_the_text_is_matched_in_windows(inspector, leaked, monkeypatch, shape):
+    """Giant (spilled) texts are matched in overlapping windows: a row cut by a window edge is
+    whole in the next window, and no row is counted twice."""
+    import agent.fingerprint as F
+
+    body = BODIES[shape](list(leaked))
+    monkeypatch.setattr(F, "WINDOW_BYTES", len(body) // 7)
+    monkeypatch.setattr(F, "WINDOW_OVERLAP", 400)
+    from agent.extract import extract
+
+    segs = extract(body).segments
+    assert len(list(F.windows(segs))) >= 7
+    d = inspector.inspect(body).detections[EDM]
+    assert d.count == 25 and d.distinct == 25
+
+
+def test_windows_cover_every_byte_with_overlap():
+    from agent.extract.model import Segment
+    from agent.fingerprint import windows
+
+    big = bytes(range(256)) * 40                      # 10,240 bytes
+    segs = [Segment(b"a" * 10, "s0"), Segment(big, "s1"), Segment(b"b" * 5, "s2")]
+    got = list(windows(segs, size=4096, overlap=100))
+    assert [[s.where for s in w] for w in got] == [["s0"], ["s1"], ["s1"], ["s1"], ["s2"]]
+    pieces = [w[0].data for w in got[1:4]]
+    assert pieces[0] == big[:4096] and pieces[1] == big[3996:8192] and pieces[2] == big[8092:]
+
+
+def test_rows_are_found_in_text_spilled_to_disk(edm_index, key_file, leaked, monkeypatch, tmp_path):
+    import agent.fingerprint as F
+    from agent.extract import Limits
+
+    body = BODIES["docx"](list(leaked))
+    spill = tmp_path / "spool"
+    spill.mkdir()
+    limits = Limits(memory_text_bytes=256, spill_dir=str(spill))
+    inspector = Inspector(Scanner(), limits, matchers=[load_index(edm_index, read_key(key_file))])
+    monkeypatch.setattr(F, "WINDOW_BYTES", 1500)
+    monkeypatch.setattr(F, "WINDOW_OVERLAP", 400)
+    from agent.extract import extract
+    from agent.extract.spool import SpilledSegment
+
+    ex = extract(body, limits=limits)
+    assert any(isinstance(s, SpilledSegment) for s in ex.segments)
+    ex.close()
+    result = inspector.inspect(body)
+    assert result.detections[EDM].count == 25
+    assert list(spill.iterdir()) == []
