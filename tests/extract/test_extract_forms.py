@@ -127,3 +127,38 @@ def test_malformed_part_headers_are_parse_error():
     body = b"--B\r\nContent-Disposition form-data no colon\r\n\r\nx\r\n--B--\r\n"
     r = extract(body, "multipart/form-data; boundary=B")
     assert reasons(r) == [("parse_error", "body")]
+
+
+def _cte_multipart(parts: list[tuple[str, str | None, bytes, str, str]]) -> tuple[bytes, str]:
+    """Parts of (name, filename, encoded data, content type, Content-Transfer-Encoding)."""
+    boundary = "----cteBoundary42"
+    out = []
+    for name, filename, data, ctype, cte in parts:
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out.append(f"--{boundary}\r\nContent-Disposition: {disp}\r\nContent-Type: {ctype}\r\n"
+                   f"Content-Transfer-Encoding: {cte}\r\n\r\n".encode() + data + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def test_transfer_encoded_parts_are_decoded():
+    import base64
+    import quopri
+
+    from extract_docs import docx_bytes
+
+    note = f"Client SSN {SSN} – résumé attached".encode()
+    qp = quopri.encodestring(note.replace(b"SSN ", b"SSN " + b" " * 80))   # soft line breaks
+    assert b"=\n" in qp or b"=\r\n" in qp
+    body, ctype = _cte_multipart([
+        ("note", None, qp, "text/plain; charset=utf-8", "quoted-printable"),
+        ("file", "c.docx", base64.encodebytes(docx_bytes(f"contract {SSN}")),
+         "application/octet-stream", "base64"),
+        ("bad", None, b"not base64 at all !!", "text/plain", "base64"),
+        ("labelled", None, f"SSN {SSN} plain".encode(), "text/plain", "base64"),
+    ])
+    r = extract(body, ctype)
+    assert sorted(found(r, SSN)) == ["multipart:field=labelled", "multipart:field=note",
+                                     "multipart:file=c.docx/part:body"]
+    assert [f.type for f in r.files if f.where == "multipart:file=c.docx"] == ["docx"]
+    assert found(r, "not base64 at all") == ["multipart:field=bad"]
