@@ -92,11 +92,14 @@ def read_documents(root: str | Path) -> DocumentScan:
             continue
         ex = extract(body, filename=path.name, limits=DOCUMENT_LIMITS, where=rel)
         toks: list[bytes] = []
-        for s in ex.segments:
-            # Document properties (author, tool, timestamps) are not the document's content.
-            if s.where.endswith("part:properties"):
-                continue
-            toks.extend(T.tokens(s.data))
+        try:
+            for s in ex.segments:
+                # Document properties (author, tool, timestamps) are not the document's content.
+                if s.where.endswith("part:properties"):
+                    continue
+                toks.extend(T.tokens(s.data))
+        finally:
+            ex.close()      # a spilled document's spool file, now rather than at collection
         if ex.uninspectable:
             reasons = sorted({u.reason for u in ex.uninspectable})
             if not toks:
