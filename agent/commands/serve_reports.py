@@ -29,6 +29,7 @@ from agent.reports.data import check_schema
 from agent.store import Reader, StoreError
 from agent.usage import SessionSettings
 from agent.web import AuditLog, ReportApp, ReportServer, allowed_hosts, hash_password
+from agent.web.server import trusted_networks
 from agent.web.users import UsersFile
 from agent.yamlload import ConfigError
 
@@ -48,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="audit log, JSON lines (default: report-audit.jsonl beside the database)")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
                    help="also accept this Host header (the name people type; repeatable)")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR[/BITS]",
+                   help="a reverse proxy in front of this server (repeatable): requests from it "
+                        "are audited and throttled by the client in X-Forwarded-For")
     p.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM, mode 0600)")
     p.add_argument("--config", metavar="FILE",
@@ -117,8 +121,13 @@ def build_app(args: argparse.Namespace) -> tuple[ReportApp, ssl.SSLContext | Non
     except OSError as e:
         raise UsageError(f"cannot open audit log {audit_path}: {e.strerror or e}") from None
     tls = _tls_context(args.tls_cert, args.tls_key)
+    try:
+        proxies = trusted_networks(args.trusted_proxy)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     app = ReportApp(args.db, users, directory, audit, settings=settings, tls=tls is not None,
-                    allowed_hosts=allowed_hosts(args.host, args.port, args.allow_host))
+                    allowed_hosts=allowed_hosts(args.host, args.port, args.allow_host),
+                    trusted_proxies=proxies)
     return app, tls
 
 

@@ -26,6 +26,7 @@ Hardening, each for a stated reason:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -128,7 +129,7 @@ class ReportApp:
 
     def __init__(self, db_path: str | Path, users: ReportUsersFile | UsersFile, directory: Directory,
                  audit: AuditLog, *, settings: SessionSettings | None = None, tls: bool = False,
-                 allowed_hosts: frozenset[str] | None = None,
+                 allowed_hosts: frozenset[str] | None = None, trusted_proxies: Networks = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.db_path = Path(db_path)
         self._users = users
@@ -137,6 +138,7 @@ class ReportApp:
         self.settings = settings or SessionSettings()
         self.tls = tls
         self.allowed_hosts = allowed_hosts
+        self.trusted_proxies: Networks = trusted_proxies
         first = users.spec if isinstance(users, UsersFile) else users
         self.sessions = Sessions(first.session_minutes * 60, first.session_max_hours * 3600, clock)
         self.throttle = Throttle(first.max_failed_logins, first.lockout_minutes * 60, clock)
@@ -404,8 +406,10 @@ class ReportHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
-        req = Request(method, parts.path, _first_values(parts.query), self.headers,
-                      self.client_address[0], parts.query)
+        peer = client_address(self.client_address[0], self.headers.get("X-Forwarded-For"),
+                              self.server.app.trusted_proxies)
+        req = Request(method, parts.path, _first_values(parts.query), self.headers, peer,
+                      parts.query)
         if method == "POST":
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -463,6 +467,43 @@ class ReportServer(ThreadingHTTPServer):
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def trusted_networks(specs: list[str]) -> Networks:
+    """``--trusted-proxy`` values (addresses or CIDRs); ValueError names a bad one."""
+    out = []
+    for spec in specs:
+        try:
+            out.append(ipaddress.ip_network(spec.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"--trusted-proxy {spec!r} is not an IP address or network") from None
+    return tuple(out)
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: Networks) -> str:
+    """The client behind trusted reverse proxies: the right-most X-Forwarded-For address that
+    is not itself a trusted proxy. Only a trusted peer's header is read (anyone can send one),
+    and only as far as the chain stays trusted."""
+    def is_trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in trusted)
+
+    if not trusted or not forwarded_for or not is_trusted(peer):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",")]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer          # a malformed chain: keep the address that certainly connected
+        if not is_trusted(hop):
+            return hop
+    return hops[0] or peer
 
 
 def allowed_hosts(host: str, port: int, extra: list[str]) -> frozenset[str] | None:

@@ -501,3 +501,42 @@ def test_users_file_changes_apply_to_signed_in_sessions(report_files, users_file
         assert c.login("rroe").status != 303
     finally:
         web.close()
+
+
+# -- behind a reverse proxy ----------------------------------------------------------------
+
+@pytest.mark.parametrize("peer, xff, trusted, expected", [
+    ("10.0.0.5", "198.51.100.7", ["10.0.0.0/24"], "198.51.100.7"),
+    ("10.0.0.5", "203.0.113.9, 198.51.100.7", ["10.0.0.0/24"], "198.51.100.7"),   # right-most
+    ("10.0.0.5", "198.51.100.7, 10.0.0.4", ["10.0.0.0/24"], "198.51.100.7"),      # proxy chain
+    ("192.0.2.1", "198.51.100.7", ["10.0.0.0/24"], "192.0.2.1"),     # untrusted peer: ignored
+    ("10.0.0.5", "198.51.100.7", [], "10.0.0.5"),                    # no trusted proxies
+    ("10.0.0.5", "not-an-ip", ["10.0.0.0/24"], "10.0.0.5"),
+    ("10.0.0.5", None, ["10.0.0.0/24"], "10.0.0.5"),
+    ("::1", "2001:db8::7", ["::1"], "2001:db8::7"),
+])
+def test_client_address_behind_trusted_proxies(peer, xff, trusted, expected):
+    from agent.web.server import client_address, trusted_networks
+
+    assert client_address(peer, xff, trusted_networks(trusted)) == expected
+
+
+def test_trusted_proxy_header_is_audited_and_throttled_per_client(web):
+    from agent.web.server import trusted_networks
+
+    spoofed = web.client()
+    spoofed.extra_headers["X-Forwarded-For"] = "198.51.100.7"
+    spoofed.get("/")
+    assert web.audit_lines()[-1]["client_ip"] == "127.0.0.1"      # not trusted yet: ignored
+    web.app.trusted_proxies = trusted_networks(["127.0.0.1"])
+    spoofed.get("/")
+    assert web.audit_lines()[-1]["client_ip"] == "198.51.100.7"
+    # failed sign-ins behind the proxy lock out that client, not everyone behind the proxy
+    from agent.web.server import IP_LIMIT_FACTOR
+
+    for i in range(web.app.throttle.limit * IP_LIMIT_FACTOR):
+        spoofed.post("/login", {"username": f"guess{i}", "password": "x", "next": "/"})
+    assert spoofed.login("asmith").status == 429
+    other = web.client()
+    other.extra_headers["X-Forwarded-For"] = "198.51.100.8"
+    assert other.login("asmith").status == 303
