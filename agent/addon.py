@@ -634,6 +634,8 @@ class DlpAddon:
         finally:
             m.inflight.dec()
         m.inspection_duration.observe(time.monotonic() - t0)
+        if result.spilled_bytes:
+            m.spilled_bytes.inc(result.spilled_bytes)
         mark_encrypted(cls, result)
         for u in result.uninspectable:
             m.inspection_failures.labels(u.reason).inc()

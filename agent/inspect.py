@@ -57,6 +57,7 @@ class InspectionResult:
     extract_seconds: float = 0.0
     scan_seconds: float = 0.0
     index_seconds: float = 0.0    # EDM/IDM matching, when the Inspector has matchers
+    spilled_bytes: int = 0        # extracted text written to the spool file (Limits.spill_dir)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -322,6 +323,8 @@ class Inspector:
             result.uninspectable.append(Uninspectable("internal_error", where, type(e).__name__))
         finally:
             if ex is not None:
+                if ex.spool is not None:
+                    result.spilled_bytes = ex.spool.size
                 ex.close()    # the spilled text goes with the file: nothing stays on disk
         return result
 

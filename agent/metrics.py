@@ -59,6 +59,9 @@ class Metrics:
         self.inspection_duration = Histogram("dlp_inspection_duration_seconds",
                                              "Time to extract and scan one body", buckets=INSPECTION_BUCKETS,
                                              registry=r)
+        self.spilled_bytes = Counter("dlp_inspection_spilled_bytes",
+                                     "Extracted text written to spool files (disk) during inspection",
+                                     registry=r)
         self.inspection_failures = Counter("dlp_inspection_failures",
                                            "Bodies (or parts) that could not be fully inspected, by reason",
                                            ["reason"], registry=r)

@@ -338,6 +338,12 @@ def agent_health():
                   "inspected, per second (unsupported = images and legacy binaries, normal).",
                   [Q(rate("dlp_inspection_failures_total", inst, "reason"), "{{reason}}")],
                   stack=True), 12, 8)
+    lay.add(graph("Text spilled to disk", "Extracted text of large documents written to spool "
+                  "files in the spool directory, per second (files are unnamed and removed with "
+                  "their inspection; size the directory for max_spilled_bytes x concurrent "
+                  "inspections).",
+                  [Q(rate("dlp_inspection_spilled_bytes_total", inst, "instance"),
+                     "{{instance}}")], "Bps"), 12, 8)
     lay.add(graph("Write failures", "Incidents and usage batches the store rejected or did not "
                   "commit in time.",
                   [Q(rate("dlp_incident_write_failures_total", inst, "reason"),

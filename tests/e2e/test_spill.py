@@ -76,6 +76,8 @@ def test_large_upload_is_spilled_inspected_whole_and_cleaned_up(agent, fakenet, 
     assert "size_limit" not in json.dumps(inc)
     assert [p for p in spool.iterdir() if not p.is_dir()] == []   # spill files have no name
     assert open_files_under(spool) == []
+    # operators see the disk the spilling used
+    assert agent.metric("dlp_inspection_spilled_bytes_total") > 1_000_000
 
 
 @pytest.mark.parametrize("config, spill_dir", [
