@@ -167,7 +167,7 @@ class DocumentMatcher:
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
-        view = token_view(segments, self._hasher, self.key_id, shared)
+        view = token_view(segments, self._hasher, self.key_id, shared, deadline)
         grams = T.np_window_sums(view.content_stream(self._common), self.k)
         at = np.flatnonzero(T.member(grams, self._fps))
         if len(at) < self.min_matches:

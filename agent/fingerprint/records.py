@@ -283,7 +283,7 @@ class RecordMatcher:
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
-        view = token_view(segments, self._hasher, self.key_id, shared)
+        view = token_view(segments, self._hasher, self.key_id, shared, deadline)
         # Numbers, dates, ids are among the body's few non-word tokens; the big value set is
         # probed with those only (plus the one-word cells, a small set, with the words).
         rare = np.fromiter(view.rare, np.uint64, len(view.rare))
@@ -390,13 +390,13 @@ def _check(deadline: float | None) -> None:
 
 
 def token_view(segments: Sequence[Segment], hasher: T.TokenHasher, key_id: str,
-               shared: dict | None) -> T.TokenView:
+               shared: dict | None, deadline: float | None = None) -> T.TokenView:
     """The body's TokenView for this key, shared between matchers through ``shared``."""
     if shared is not None:
         view = shared.get(("tokens", key_id))
         if view is not None:
             return view
-    view = T.TokenView([s.data for s in segments], hasher)
+    view = T.TokenView([s.data for s in segments], hasher, deadline)
     if shared is not None:
         shared[("tokens", key_id)] = view
     return view

@@ -30,12 +30,15 @@ import hmac
 import os
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from operator import sub
 
 import numpy as np
+
+from agent.fingerprint.model import DeadlineExceeded
 
 HASH_BITS = 60
 TOKENIZER_VERSION = 1        # bump when canonical forms change: old indexes must be rebuilt
@@ -326,7 +329,9 @@ class TokenView:
 
     __slots__ = ("_hasher", "stream", "segment_of", "rare", "size", "_content", "_vocab")
 
-    def __init__(self, datas: Iterable[bytes], hasher: TokenHasher):
+    def __init__(self, datas: Iterable[bytes], hasher: TokenHasher, deadline: float | None = None):
+        """``deadline`` (time.monotonic()) is checked between numpy passes: DeadlineExceeded.
+        A pass of all-new numbers (~25,000 canonical forms and keyed hashes) takes ~0.1 s."""
         self._hasher = hasher
         self._content: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._vocab: np.ndarray | None = None
@@ -344,6 +349,8 @@ class TokenView:
         size = 0
         pos = 0
         while pos < len(buf):
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlineExceeded()
             end = min(len(buf), pos + _CHUNK)
             if end < len(buf):
                 cut = buf.rfind(b" ", pos, end)

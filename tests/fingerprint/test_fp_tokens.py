@@ -203,3 +203,20 @@ def test_the_word_cache_never_holds_a_number():
         _, _, rh = T._raw().tokens(np.frombuffer(raw.lower(), np.uint8))
         hit = bool(h.cached(rh)[1][0])
         assert hit == raw.isalpha(), raw
+
+
+def test_token_view_stops_at_its_deadline():
+    """A body of nothing but distinct numbers costs a canonical form and a keyed hash per
+    token: the view gives up at the deadline instead of running on for minutes."""
+    import random
+    import time
+
+    from agent.fingerprint.model import DeadlineExceeded
+
+    r = random.Random(3)
+    body = b" ".join(b"%09d" % r.randrange(10**9) for _ in range(400_000))   # 4 MB
+    h = T.TokenHasher(b"k" * 32)
+    t = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        T.TokenView([body], h, deadline=time.monotonic() + 0.2)
+    assert time.monotonic() - t < 1.5
