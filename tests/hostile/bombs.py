@@ -541,3 +541,26 @@ def mp_long_boundary() -> tuple[bytes, str]:
     bnd = "b" * 5000
     body, _ = multipart_body([("f", None, f"SSN {SSN}".encode(), None)], bnd)
     return body, f"multipart/form-data; boundary={bnd}"
+
+
+def mp_transfer_encoded(cte: str) -> tuple[bytes, str]:
+    """A part whose Content-Transfer-Encoding hides the SSN from a reader of the raw bytes:
+    a quoted-printable soft line break inside it, or a base64-encoded docx."""
+    import base64
+
+    if cte == "quoted-printable":
+        data, ctype = f"SSN {SSN[:6]}=\r\n{SSN[6:]} on file".encode(), "text/plain"
+    else:
+        data, ctype = base64.encodebytes(docx_bytes(f"contract SSN {SSN}")), "application/octet-stream"
+    b = BOUNDARY.encode()
+    body = (b"--" + b + b'\r\nContent-Disposition: form-data; name="f"; filename="x"\r\n'
+            + f"Content-Type: {ctype}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n".encode()
+            + data + b"\r\n--" + b + b"--\r\n")
+    return body, f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def json_value_in_keys(n: int = 1) -> bytes:
+    """An SSN carried as an object key, after ``n - 1`` harmless distinct keys."""
+    doc = {f"id-{i:07d}": i for i in range(n - 1)}
+    doc[f"SSN {SSN}"] = "x"
+    return json.dumps({"rows": doc}).encode()

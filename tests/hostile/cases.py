@@ -331,6 +331,14 @@ case("json-100k-deep-arrays", "json", lazy(lambda: (B.deep_json(100_000), "appli
 case("json-100k-deep-objects", "json",
      lazy(lambda: (B.deep_json(100_000, "object"), "application/json")),
      reasons=frozenset({"parse_error"}), detect="SSN")
+case("json-ssn-in-a-key", "json", lazy(lambda: (B.json_value_in_keys(), "application/json")),
+     detect="SSN")
+case("json-ssn-key-after-200k-keys", "json",
+     lazy(lambda: (B.json_value_in_keys(200_000), "application/json")), detect="SSN")
+case("mp-quoted-printable-soft-break", "multipart",
+     mp(lambda: B.mp_transfer_encoded("quoted-printable")), detect="SSN")
+case("mp-base64-transfer-encoded-docx", "multipart",
+     mp(lambda: B.mp_transfer_encoded("base64")), detect="SSN")
 case("form-1m-fields", "form",
      lazy(lambda: (B.many_form_fields(1_000_000), "application/x-www-form-urlencoded")),
      reasons=frozenset({"part_limit"}), log_elsewhere=True)
