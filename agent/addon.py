@@ -586,11 +586,13 @@ class DlpAddon:
             size = expected_http_body_size(req)
         except ValueError:
             size = None          # malformed length: do not trust it, inspect as a stream
-        if size == 0 and not req.http_version.startswith("HTTP/1") and "content-length" not in req.headers \
-                and req.method.upper() not in _BODILESS_METHODS:
+        unsized_h2 = size == 0 and not req.http_version.startswith("HTTP/1") \
+            and "content-length" not in req.headers and req.method.upper() not in _BODILESS_METHODS
+        if unsized_h2:
             # HTTP/2 and 3 frame bodies without a length; the HTTP/1 rule above says "none" for
             # them, and mitmproxy would buffer a 2 GB upload whole. A request that turns out to
-            # have no body (END_STREAM on its headers) never calls the guard (see request()).
+            # have no body (END_STREAM on its headers) never calls the guard (see request()),
+            # so whether it may go at all is decided on its first bytes, not here.
             size = None
         if size == 0 or (size is not None and size <= self.config.limits.max_body_bytes):
             return
@@ -600,7 +602,7 @@ class DlpAddon:
         declared = size if size is not None else 1
         facts = build_facts(cls, ident, host, req.method, path, declared, None)
         decision = state.ruleset.policy.decide(facts, datetime.now().date())
-        if decision.action == "block":
+        if decision.action == "block" and not unsized_h2:
             # Decided by destination alone (e.g. an upload to unapproved file sharing): cut the
             # connection before a byte of the body is forwarded; too large to answer with a page.
             incident = self._account(flow, cls, ident, path, facts, decision, None,
@@ -833,12 +835,13 @@ class _StreamGuard:
             return []
         t0 = time.monotonic()
         try:
+            first = chunk and not self.held and not self.inspector.result.bytes_in
             if chunk:
                 self.inspector.feed(chunk)
                 self.held += chunk
             else:
                 self.inspector.finish()
-            if self.inspector.changed:
+            if self.inspector.changed or first:    # first bytes: a rule on destination alone
                 self.inspector.changed = False
                 decision, facts = self.decide()
                 if decision.action == "block":

@@ -5,10 +5,12 @@ whose headers end the stream (no body) keep the ordinary path."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import subprocess
 
 import pytest
-from harness import start_agent, stop
+from harness import DLP_AGENT, start_agent, stop
 
 MiB = 1 << 20
 LINE = b"quarterly inventory of county road salt and plow schedules, no personal data\n"
@@ -61,9 +63,10 @@ def test_unsized_h2_upload_with_ssn_is_cut_off(agent, fakenet):
     at = total - 3 * MiB
     body[at:at + 24] = b" my SSN is 219-44-1234 "
     before = agent.metric("dlp_policy_violations_total", rule="social-confidential", action="block")
+    earlier = len(arrived(fakenet, "api.x.com"))      # fakenet is shared by test modules
     code, out, err = h2_upload(agent, "https://api.x.com/2/tweets", bytes(body))
     assert code != 0 or not out.endswith("200 2"), out[-200:]
-    assert arrived(fakenet, "api.x.com") == []
+    assert len(arrived(fakenet, "api.x.com")) == earlier
     after = agent.metric("dlp_policy_violations_total", rule="social-confidential", action="block")
     assert after == before + 1
 
@@ -74,3 +77,20 @@ def test_h2_requests_without_a_body_take_the_ordinary_path(agent, fakenet):
     assert arrived(fakenet, "api.example.org")[-1]["length"] == 0
     code, out, err = h2_upload(agent, "https://api.example.org/v1/feed", None, method="GET")
     assert code == 0 and out.endswith("200 2"), (out, err)
+
+
+def test_unsized_h2_upload_to_a_blocked_destination_is_cut_on_its_first_bytes(agent, fakenet):
+    """No content-length: whether there is a body at all is only known when it arrives, so a
+    rule on the destination alone (uploads to Dropbox) fires on the first bytes."""
+    body = b"harmless notes\n" * 100_000
+    earlier = len(arrived(fakenet, "content.dropboxapi.com"))
+    code, out, err = h2_upload(agent, "https://content.dropboxapi.com/2/files/upload", body)
+    assert code != 0 or not out.endswith("200 2"), out[-200:]
+    assert len(arrived(fakenet, "content.dropboxapi.com")) == earlier
+    out = subprocess.run([DLP_AGENT, "incidents", "list", "--db", str(agent.db), "--format",
+                          "jsonl"], capture_output=True, text=True, check=True).stdout
+    inc = [json.loads(line) for line in out.splitlines()]
+    cut = [i for i in inc if i["rule"] == "file-sharing-upload"][-1]
+    why = " ".join(cut["why"])
+    n = int(re.search(r"cut off after (\d+) bytes", why).group(1))
+    assert n < 1024 * 1024 < len(body)          # at the first bytes, not at the end

@@ -55,6 +55,7 @@ def arrived(fakenet, host: str) -> list[dict]:
 
 def test_blocked_upload_never_reaches_upstream(agent, fakenet):
     before = agent.metric("dlp_policy_violations_total", rule="file-sharing-upload", action="block")
+    earlier = len(arrived(fakenet, "content.dropboxapi.com"))   # fakenet is shared by modules
     body = f"client list\nMaria Lopez, SSN {SSN}\n".encode()
     r = send(agent, "POST", "https://content.dropboxapi.com/2/files/upload", body,
              {"Content-Type": "application/octet-stream", "Dropbox-API-Arg": '{"path": "/c.txt"}',
@@ -63,7 +64,7 @@ def test_blocked_upload_never_reaches_upstream(agent, fakenet):
     info = r.json()
     assert info["rule"] == "file-sharing-upload" and info["policy_ref"] == "WC-P17-001 §11"
     assert info["incident_id"].startswith("INC-")
-    assert arrived(fakenet, "content.dropboxapi.com") == []
+    assert len(arrived(fakenet, "content.dropboxapi.com")) == earlier
     # the incident is stored, evidence masked
     inc = next(i for i in incidents(agent) if i["id"] == info["incident_id"])
     assert (inc["user"], inc["app"], inc["category"], inc["host"], inc["action"]) == \
@@ -86,6 +87,7 @@ def test_allowed_body_arrives_byte_identical(agent, fakenet):
 
 
 def test_browser_gets_html_block_page_over_http2(agent, fakenet):
+    earlier = len(arrived(fakenet, "api.x.com"))      # fakenet is shared by test modules
     p = curl(agent, auth=("tester", "pw"), args=["--http2", "-H", "Accept: text/html", "-H", "Content-Type: application/json",
                      "--data-binary", json.dumps({"text": f"my card {CARD} for the raffle"}),
                      "-w", "\n%{http_code} %{http_version}", "https://api.x.com/2/tweets"])
@@ -95,7 +97,7 @@ def test_browser_gets_html_block_page_over_http2(agent, fakenet):
     for s in ("social-confidential", "WC-P17-001 §6", "INC-", "DoIT Security Operations test desk", "CREDIT_CARD"):
         assert s in page
     assert "4539" not in page      # the page never echoes the value
-    assert arrived(fakenet, "api.x.com") == []
+    assert len(arrived(fakenet, "api.x.com")) == earlier
 
 
 def test_social_post_without_confidential_data_passes(agent, fakenet):
