@@ -12,7 +12,7 @@ from pathlib import Path
 
 import fp_synth as S
 import pytest
-from conftest import docx_bytes, main
+from fp_helpers import docx_bytes, main
 from test_fp_documents import RETYPED_POST
 
 DLP_AGENT = Path(sys.executable).parent / "dlp-agent"

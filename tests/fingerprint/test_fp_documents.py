@@ -6,7 +6,7 @@ import json
 
 import fp_synth as S
 import pytest
-from conftest import HR_NOTE, SNOW_MEMO, main, pdf_bytes
+from fp_helpers import HR_NOTE, SNOW_MEMO, main, pdf_bytes
 
 from agent.detect import Scanner
 from agent.extract.model import Segment

@@ -9,7 +9,7 @@ import random
 
 import fp_synth as S
 import pytest
-from conftest import docx_bytes
+from fp_helpers import docx_bytes
 
 from agent.detect import Scanner
 from agent.fingerprint import load_index, read_key

@@ -11,7 +11,7 @@ from array import array
 
 import fp_synth as S
 import pytest
-from conftest import HR_NOTE, SNOW_MEMO, main, write_key
+from fp_helpers import HR_NOTE, SNOW_MEMO, main, write_key
 
 from agent.extract.model import Segment
 from agent.fingerprint import FingerprintError, IndexSet, load_index, load_indexes, read_key
