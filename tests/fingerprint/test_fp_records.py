@@ -71,7 +71,23 @@ def _prose(ps, fields=("name", "dob")) -> bytes:
     return "\n".join(lines).encode()
 
 
-BODIES = {"csv": _csv, "json": _json, "docx": _docx, "prose": _prose}
+def _xlsx(ps, fields=("name", "dob")) -> bytes:
+    """A spreadsheet whose dates are real date cells (stored as day serials, shown as dates)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Client", "Date of birth"][:len(fields)])
+    for p in ps:
+        row = {"name": S.reformatted(p)["name"], "dob": p.dob}
+        ws.append([row[f] for f in fields])
+        ws.cell(ws.max_row, 2).number_format = "mm/dd/yyyy"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+BODIES = {"csv": _csv, "json": _json, "docx": _docx, "prose": _prose, "xlsx": _xlsx}
 
 
 @pytest.mark.parametrize("shape", sorted(BODIES))
