@@ -181,7 +181,7 @@ def canonical(raw: bytes) -> tuple[bytes, ...]:
         return ()
     if t.isalpha():                      # ASCII letters only: the common case
         return (t,)
-    if any(48 <= c <= 57 for c in t):
+    if _DIGIT_RE.search(t):
         d = canonical_date(t)
         if d is not None:
             return (d,)
