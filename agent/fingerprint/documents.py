@@ -173,7 +173,7 @@ class DocumentMatcher:
         if len(at) < self.min_matches:
             return []
         _check(deadline)
-        values = np.unique(grams[at])
+        values = T.distinct(grams[at])
         idx = T.spans(np.searchsorted(self._fps, values, "left"),
                       np.searchsorted(self._fps, values, "right"))
         docs, fps = self._fdocs[idx], self._fps[idx]      # (fingerprint, document): distinct

@@ -249,7 +249,7 @@ class RecordMatcher:
             return {}
         vals, rows, cols = self._postings(singles)
         # weight per row from its distinct columns (a date shared by 30 rows is 30 postings)
-        pairs = np.unique(rows.astype(np.int64) << 8 | cols)      # sorted by row
+        pairs = T.distinct(rows.astype(np.int64) << 8 | cols)      # sorted by row
         first_of_row = np.ones(len(pairs), bool)
         first_of_row[1:] = (pairs[1:] >> 8) != (pairs[:-1] >> 8)
         prow = pairs[first_of_row] >> 8
@@ -290,7 +290,7 @@ class RecordMatcher:
         rare.sort()
         singles = rare[T.member(rare, self._values)]
         if len(self._words):
-            words = np.unique(view.vocabulary[T.member(view.vocabulary, self._words)])
+            words = view.vocabulary[T.member(view.vocabulary, self._words)]   # sorted, distinct
             singles = np.union1d(singles, words)
         candidates = self._candidates(singles, view)
         if candidates is not None and not candidates:

@@ -441,7 +441,7 @@ class TokenView:
     def vocabulary(self) -> np.ndarray:
         """The distinct canonical token hashes, sorted."""
         if self._vocab is None:
-            self._vocab = np.unique(self.stream)
+            self._vocab = distinct(self.stream)
         return self._vocab
 
     def content_stream(self, common: np.ndarray) -> np.ndarray:
@@ -458,6 +458,17 @@ class TokenView:
             return segments[0].where if segments else ""
         i = int(segs[position])
         return segments[i].where if i < len(segments) else ""
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values (np.unique's hash table is ~3x slower than a sort here)."""
+    if len(values) < 2:
+        return values.copy()
+    s = np.sort(values)
+    keep = np.empty(len(s), bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
