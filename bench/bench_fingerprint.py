@@ -128,8 +128,7 @@ def measure_load(dirs: list[str], key_file: str) -> None:
     dt = time.perf_counter() - t
     gc.collect()
     loaded = rss_bytes() - before
-    # The arrays are memory-mapped: pages join RSS as lookups touch them. Worst case for a
-    # long-running proxy: every page touched, and the word caches filled by real text.
+    # A long-running proxy: every array read through, and the word caches filled by real text.
     from agent.extract.model import Segment
     for m in matchers:
         for arr in vars(m).values():
@@ -261,8 +260,8 @@ def main() -> int:
         for name, dirs in (("EDM", [edm]), ("IDM", [idm]), ("EDM+IDM", [edm, idm])):
             m = load_in_child(dirs, key_file)
             print(f"load {name:8s}: {m['seconds']:.2f} s, RSS +{m['rss_delta'] / 1e6:.0f} MB at "
-                  f"load, +{m['rss_touched'] / 1e6:.0f} MB with every index page touched and the "
-                  f"word caches filled (index pages are file-backed, shared by worker processes)")
+                  f"load, +{m['rss_touched'] / 1e6:.0f} MB after matching with the word caches filled "
+                  f"(per process)")
 
         matchers = load_indexes([edm, idm], read_key(key_file))
         bodies = corpus(persons, int(args.corpus_mb * 1e6))

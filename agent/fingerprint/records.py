@@ -194,8 +194,8 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
 class RecordMatcher:
     """EDM matcher over one loaded index; immutable after construction, so thread-safe.
 
-    The index arrays are numpy views of the files (memory-mapped by ``storage``): processes
-    on one host share their pages, and lookups are binary searches over the sorted values.
+    The index arrays are numpy arrays (``storage``); lookups are binary searches over the
+    sorted values, never a hash set of millions of Python ints.
     """
 
     kind = "edm"

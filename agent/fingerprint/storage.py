@@ -1,8 +1,7 @@
 """Index directories on disk: a JSON manifest plus flat little-endian arrays, all mode 0600.
 
     DIR/manifest.json    kind, name, created, key_id, tokenizer, parameters, counts
-    DIR/<name>.u64 ...   fixed-width little-endian unsigned arrays (u64, u32, u8), read back
-                         memory-mapped
+    DIR/<name>.u64 ...   fixed-width little-endian unsigned arrays (u64, u32, u8)
 
 Arrays hold only keyed hashes and small integers (row numbers, column and document indexes).
 Writing goes to temporary names and renames, manifest last, so a loader polling the directory
@@ -108,9 +107,12 @@ _DTYPES = {"u64": "<u8", "u32": "<u4", "u8": "u1"}
 
 
 def read_array(directory: Path, manifest: dict, name: str) -> np.ndarray:
-    """One array of an index, memory-mapped read-only: the pages come from the page cache and
-    are shared by every process on the host that loads the same index, and a rebuild that
-    renames new files in place leaves a loaded mapping intact."""
+    """One array of an index, read into memory.
+
+    Not memory-mapped, although a mapping would let the processes of a host share one copy:
+    an index file rewritten in place under a running agent (``cp`` over it, rather than the
+    rename that ``dlp-agent fingerprint`` and rsync do) makes every read of a page past its new
+    end a SIGBUS, and that would take the proxy down with it."""
     spec = manifest["arrays"].get(name)
     if spec is None:
         raise FingerprintError(f"{directory}: manifest names no array {name!r}")
@@ -121,9 +123,11 @@ def read_array(directory: Path, manifest: dict, name: str) -> np.ndarray:
     if size != spec["length"] * dtype.itemsize:
         raise FingerprintError(f"{path}: {size} bytes, manifest says {spec['length']} "
                                f"{spec['type']} values (truncated or being rewritten)")
-    if size == 0:
-        return np.empty(0, dtype)
-    return np.memmap(path, dtype=dtype, mode="r")
+    with path.open("rb") as f:
+        arr = np.fromfile(f, dtype=dtype, count=spec["length"])
+    if len(arr) != spec["length"]:
+        raise FingerprintError(f"{path}: shorter than its manifest says (being rewritten?)")
+    return arr.astype(dtype.newbyteorder("="), copy=False)
 
 
 def signature(directories: list[str | Path]) -> tuple:
