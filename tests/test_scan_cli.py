@@ -88,3 +88,13 @@ def test_table_format(corpus):
     p = subprocess.run([DLP, "scan", str(corpus / "people.csv")], capture_output=True, text=True)
     assert p.returncode == 0 and "SSN" in p.stdout and "1000" in p.stdout
     assert "***-**-" in p.stdout
+
+
+def test_spill_dir_must_exist_and_leaves_nothing_behind(corpus, tmp_path):
+    code, _, err = scan("--spill-dir", str(tmp_path / "nope"), str(corpus / "clean.txt"))
+    assert code == 2 and "--spill-dir" in err and "nope" in err
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    code, rows, _ = scan("--spill-dir", str(spill), str(corpus / "people.csv"))
+    assert code == 0 and {(r["type"], r["count"]) for r in rows} >= {("SSN", 1000)}
+    assert list(spill.iterdir()) == []

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "detections; repeatable")
     p.add_argument("--key-file", metavar="FILE",
                    help="the key the --index directories were built with (mode 0600)")
+    p.add_argument("--spill-dir", metavar="DIR",
+                   help="where the text of very large documents goes while it is inspected "
+                        "(unnamed 0600 files; default: the system temp directory)")
 
 
 def _walk(arg: str) -> Iterator[tuple[Path, str]]:
@@ -73,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
     missing = [a for a in args.paths if not os.path.exists(a)]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    if args.spill_dir and not os.path.isdir(args.spill_dir):
+        raise UsageError(f"--spill-dir {args.spill_dir}: not a directory")
     matchers = _matchers(args.index, args.key_file)
     try:
-        inspector = Inspector(_scanner(args.rules), Limits(max_seconds=args.max_seconds),
-                              matchers=matchers)
+        limits = Limits(max_seconds=args.max_seconds, spill_dir=args.spill_dir)
+        inspector = Inspector(_scanner(args.rules), limits, matchers=matchers)
     except ConfigError as e:
         raise UsageError(f"invalid detector configuration:\n{e}") from None
 
