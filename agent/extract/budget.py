@@ -89,19 +89,27 @@ class Budget:
         time): the caller keeps that much and stops. Asking again once it is spent raises
         Exhausted, unless ``final`` (a last flush of partial text, which then gets 0).
         """
-        room = self.room
+        room = self._fit(n, self.room, path, final,
+                         f"more than {self.limits.max_extracted_bytes} bytes extracted from the body")
+        self.used += room
+        return room
+
+    def _fit(self, n: int, room: int, path: str, final: bool, detail: str) -> int:
+        """How many of ``n`` bytes fit ``room``. The first time they do not, size_limit is
+        recorded (what fits is kept); asking again after that raises Exhausted unless
+        ``final``."""
         if n <= room:
-            self.used += n
             return n
         if self._size_spent and not final:
             raise Exhausted
+        self._spent(path, detail)
+        return max(room, 0)
+
+    def _spent(self, path: str, detail: str) -> None:
+        """Record size_limit once per body, whichever byte budget ran out first."""
         if not self._size_spent:
             self._size_spent = True
-            self.record("size_limit", path, f"more than {self.limits.max_extracted_bytes} "
-                        "bytes extracted from the body")
-        room = max(room, 0)
-        self.used += room
-        return room
+            self.record("size_limit", path, detail)
 
     def emit(self, data: bytes, path: str, field: str | None = None,
              table: TableLayout | None = None, charged: bool = False,
@@ -165,10 +173,8 @@ class Budget:
         except OSError as e:
             # An unusable spill directory or a full disk: the text cannot be kept, so the
             # body is not fully inspected. Content-free detail: never the path.
-            if not self._size_spent:
-                self._size_spent = True
-                self.record("size_limit", path, "text could not be spilled to disk "
-                            f"({errno.errorcode.get(e.errno or 0, type(e).__name__)})")
+            self._spent(path, "text could not be spilled to disk "
+                        f"({errno.errorcode.get(e.errno or 0, type(e).__name__)})")
             raise Exhausted from None
         self.spilled += len(data)
         return [(offset, len(data))]
@@ -176,16 +182,9 @@ class Budget:
     def _past_memory(self, n: int, path: str, final: bool) -> int:
         """How many of ``n`` bytes of text past memory_text_bytes fit max_spilled_bytes
         (size_limit recorded the first time they do not, as ``take`` does)."""
-        room = self.limits.max_spilled_bytes - self.spilled
-        if n <= room:
-            return n
-        if self._size_spent and not final:
-            raise Exhausted
-        if not self._size_spent:
-            self._size_spent = True
-            self.record("size_limit", path, f"more than {self.limits.max_spilled_bytes} "
-                        "bytes of text past the in-memory limit in the body")
-        return max(room, 0)
+        return self._fit(n, self.limits.max_spilled_bytes - self.spilled, path, final,
+                         f"more than {self.limits.max_spilled_bytes} bytes of text past the "
+                         "in-memory limit in the body")
 
     def writer(self, path: str, strip_leading: bool = True) -> SegmentWriter:
         return SegmentWriter(self, path, strip_leading)
