@@ -49,7 +49,6 @@ _VALUE_RE = re.compile(
     rb"""|([^\s,;&}\]<>)"'`]{1,256}))""")
 _TOKEN_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/-=")
 MAX_PASSWORD = 128
-MAX_ROW = 64 * 1024          # as agent.detect.scanner.MAX_ROW: longer lines have no column
 
 
 class CredentialsDetector(Detector):
@@ -219,28 +218,19 @@ class CredentialsDetector(Detector):
     def on_password_columns(self, st: ScanState, columns: tuple[int, ...],
                             delim: bytes, header: tuple[str, ...]) -> None:
         """Cells of the current (table) segment under a password header: an export of
-        accounts with their passwords. Lines are split as the column context counts them
-        (delimiters inside double quotes do not count); lines with another number of cells,
-        and a repeated header line, are skipped."""
-        from agent.detect.table_layout import mask_quotes
+        accounts with their passwords. Rows are split as the column context counts them
+        (``table_layout.Layout``: delimiters inside double quotes do not count); lines with
+        another number of cells, and a repeated header line, are skipped."""
+        from agent.detect.table_layout import Layout
 
         lo, hi = st.lo, st.hi
         data = st.buf[lo:hi]
-        masked = mask_quotes(data, delim)
         ncols = len(header)
-        want = ncols - 1
-        pos = 0
-        for line in masked.split(b"\n"):
-            start, pos = pos, pos + len(line) + 1
-            if line.count(delim) != want or len(line) >= MAX_ROW:
-                continue
-            cells = line.split(delim)
-            offset = start
-            at = 0
+        lay = Layout(data, delim, ncols)
+        for r in range(lay.nrows):
             for c in columns:
-                offset += sum(map(len, cells[at:c])) + (c - at) * len(delim)
-                at = c
-                raw = data[offset:offset + len(cells[c])]
+                offset = lay.cell_start(r, c, ncols)
+                raw = data[offset:offset + len(lay.flat[r * ncols + c])]
                 value = raw.strip(b" \t\r")
                 if len(value) >= 2 and value[:1] == value[-1:] == b'"':
                     value = value[1:-1]
