@@ -174,8 +174,7 @@ class DocumentMatcher:
             return []
         _check(deadline)
         values = T.distinct(grams[at])
-        idx = T.spans(np.searchsorted(self._fps, values, "left"),
-                      np.searchsorted(self._fps, values, "right"))
+        idx, _ = T.postings(self._fps, values)
         docs, fps = self._fdocs[idx], self._fps[idx]      # (fingerprint, document): distinct
         counts = np.bincount(docs, minlength=len(self.documents))
         found = [d for d in np.flatnonzero(counts).tolist() if self._enough(d, int(counts[d]))]

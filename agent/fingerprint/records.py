@@ -232,8 +232,7 @@ class RecordMatcher:
 
     def _postings(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(value, row, column) of every index cell holding one of ``values`` (sorted, unique)."""
-        idx = T.spans(np.searchsorted(self._values, values, "left"),
-                      np.searchsorted(self._values, values, "right"))
+        idx, _ = T.postings(self._values, values)
         return self._values[idx], self._rows[idx], self._cols[idx]
 
     def _candidates(self, singles: np.ndarray, view: T.TokenView
@@ -350,11 +349,8 @@ class RecordMatcher:
             at = np.flatnonzero(T.member(g, self._values))
             if not len(at):
                 continue
-            gv = g[at]
-            lo = np.searchsorted(self._values, gv, "left")
-            hi = np.searchsorted(self._values, gv, "right")
-            idx = T.spans(lo, hi)
-            where = np.repeat(at, hi - lo)
+            idx, counts = T.postings(self._values, g[at])
+            where = np.repeat(at, counts)
             for i, r, c in zip(where.tolist(), self._rows[idx].tolist(), self._cols[idx].tolist(),
                                strict=True):
                 found.setdefault(r, []).append((i, c))

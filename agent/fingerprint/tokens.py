@@ -480,13 +480,15 @@ def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[i] == values
 
 
-def spans(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The indexes ``lo[0]..hi[0]-1, lo[1]..hi[1]-1, ...`` as one array (posting lists)."""
-    n = hi - lo
+def postings(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``values`` occurs in ``keys`` (sorted, with repeats: an index's posting
+    lists): the positions of all occurrences as one array, and how many each value has."""
+    lo = np.searchsorted(keys, values, "left")
+    n = np.searchsorted(keys, values, "right") - lo
     total = int(n.sum())
     if not total:
-        return np.empty(0, np.intp)
-    return np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(total)
+        return np.empty(0, np.intp), n
+    return np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(total), n
 
 
 def np_window_sums(hs: np.ndarray, k: int) -> np.ndarray:
