@@ -24,6 +24,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -181,14 +184,11 @@ class UsersFile:
     """
 
     def __init__(self, path: str | Path, known_departments: set[str] | None = None, *,
-                 interval: float = 2.0, clock=None) -> None:
-        import threading
-        import time
-
+                 interval: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
         self.known = known_departments
         self.interval = interval
-        self._clock = clock or time.monotonic
+        self._clock = clock
         self.spec = load_users(self.path, known_departments)
         self._identity = self._stat()
         self._next = self._clock() + interval
