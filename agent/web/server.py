@@ -486,22 +486,22 @@ def client_address(peer: str, forwarded_for: str | None, trusted: Networks) -> s
     """The client behind trusted reverse proxies: the right-most X-Forwarded-For address that
     is not itself a trusted proxy. Only a trusted peer's header is read (anyone can send one),
     and only as far as the chain stays trusted."""
-    def is_trusted(addr: str) -> bool:
+    def trusted_ip(addr: str) -> bool | None:
+        """Whether ``addr`` is a trusted proxy; None when it is no IP address."""
         try:
             ip = ipaddress.ip_address(addr)
         except ValueError:
-            return False
+            return None
         return any(ip in net for net in trusted)
 
-    if not trusted or not forwarded_for or not is_trusted(peer):
+    if not trusted or not forwarded_for or not trusted_ip(peer):
         return peer
     hops = [h.strip() for h in forwarded_for.split(",")]
     for hop in reversed(hops):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
+        is_proxy = trusted_ip(hop)
+        if is_proxy is None:
             return peer          # a malformed chain: keep the address that certainly connected
-        if not is_trusted(hop):
+        if not is_proxy:
             return hop
     return hops[0] or peer
 
