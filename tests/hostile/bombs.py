@@ -154,27 +154,25 @@ def brotli_bomb(n: int, fill: bytes = b"\0") -> bytes:
     import brotli
 
     c = brotli.Compressor(quality=5)
-    piece = fill * (16 * MiB // len(fill))
-    out, left = [], n
-    while left:
-        take = min(left, len(piece))
-        out.append(c.process(piece[:take]))
-        left -= take
-    out.append(c.finish())
-    return b"".join(out)
+    return _compress_fill(n, fill, c.process, c.finish)
 
 
 def zstd_bomb(n: int, fill: bytes = b"\0") -> bytes:
     import zstandard
 
     c = zstandard.ZstdCompressor(level=3).compressobj()
+    return _compress_fill(n, fill, c.compress, c.flush)
+
+
+def _compress_fill(n: int, fill: bytes, process, finish) -> bytes:
+    """``n`` bytes of ``fill`` through a streaming compressor, 16 MiB at a time."""
     piece = fill * (16 * MiB // len(fill))
     out, left = [], n
     while left:
         take = min(left, len(piece))
-        out.append(c.compress(piece[:take]))
+        out.append(process(piece[:take]))
         left -= take
-    out.append(c.flush())
+    out.append(finish())
     return b"".join(out)
 
 
