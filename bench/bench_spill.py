@@ -71,12 +71,7 @@ def docx_body(total: int) -> tuple[bytes, str | None, str]:
                     b'2006/main"><w:body>', *paras, b"</w:body></w:document>"])
     tmpl = io.BytesIO()
     docx.Document().save(tmpl)
-    out = io.BytesIO()
-    with zipfile.ZipFile(tmpl) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            dst.writestr(item.filename, xml if item.filename == "word/document.xml"
-                         else src.read(item.filename))
-    return out.getvalue(), None, "minutes.docx"
+    return _with_part(tmpl, "word/document.xml", xml), None, "minutes.docx"
 
 
 def xlsx_body(total: int) -> tuple[bytes, str | None, str]:
@@ -95,12 +90,16 @@ def xlsx_body(total: int) -> tuple[bytes, str | None, str]:
                     b"<sheetData>", *rows, b"</sheetData></worksheet>"])
     tmpl = io.BytesIO()
     openpyxl.Workbook().save(tmpl)
+    return _with_part(tmpl, "xl/worksheets/sheet1.xml", xml), None, "minutes.xlsx"
+
+
+def _with_part(package: io.BytesIO, name: str, data: bytes) -> bytes:
+    """The zip package (a library's own template) with part ``name`` replaced by ``data``."""
     out = io.BytesIO()
-    with zipfile.ZipFile(tmpl) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
-            dst.writestr(item.filename, xml if item.filename == "xl/worksheets/sheet1.xml"
-                         else src.read(item.filename))
-    return out.getvalue(), None, "minutes.xlsx"
+            dst.writestr(item.filename, data if item.filename == name else src.read(item.filename))
+    return out.getvalue()
 
 
 def text_body(total: int) -> tuple[bytes, str | None, str | None]:
