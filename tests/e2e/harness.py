@@ -67,15 +67,23 @@ class FakeNet:
 
 
 def start_fakenet(tmp: Path, ws_port: int = 0) -> FakeNet:
+    return start_recording_server(tmp, Path(__file__).with_name("fakenet.py"), "fakenet",
+                                  ca_dir="fakenet-ca", fakenet_ws_port=str(ws_port))
+
+
+def start_recording_server(tmp: Path, script: Path, name: str, ca_dir: str = "ca",
+                           **options: str) -> FakeNet:
+    """mitmdump running ``script`` on a free loopback port; the script records what arrives in
+    ``<name>.jsonl`` (its ``<name>_log`` option); ``options`` are further --set values."""
     port = free_port()
-    log = tmp / "fakenet.jsonl"
+    log = tmp / f"{name}.jsonl"
     log.write_text("")
-    out = tmp / "fakenet.out"
+    out = tmp / f"{name}.out"
+    sets = [f"{name}_log={log}", "connection_strategy=lazy", f"confdir={tmp / ca_dir}",
+            *(f"{k}={v}" for k, v in options.items())]
     proc = subprocess.Popen(
         [MITMDUMP, "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
-         "-s", str(Path(__file__).with_name("fakenet.py")), "--set", f"fakenet_log={log}",
-         "--set", "connection_strategy=lazy", "--set", f"confdir={tmp / 'fakenet-ca'}",
-         "--set", f"fakenet_ws_port={ws_port}"],
+         "-s", str(script), *(a for kv in sets for a in ("--set", kv))],
         stdout=out.open("w"), stderr=subprocess.STDOUT)
     wait_port(port, proc, log=out)
     return FakeNet(port, log, proc)

@@ -28,13 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from harness import (  # noqa: E402
     DLP_AGENT,
-    MITMDUMP,
     Agent,
     FakeNet,
-    free_port,
     start_agent,
+    start_recording_server,
     stop,
-    wait_port,
 )
 
 _FAILURES = re.compile(r'^dlp_inspection_failures_total\{reason="([a-z_]+)"\} (\S+)$', re.M)
@@ -362,19 +360,9 @@ def write_config(path: Path, limits: dict, processes: int = 2) -> Path:
 
 
 def start_origin(tmp: Path) -> FakeNet:
-    """tests/hostile/origin.py under mitmdump (same shape as harness.start_fakenet)."""
+    """tests/hostile/origin.py under mitmdump, recording what arrives like the e2e fakenet."""
     tmp.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log = tmp / "origin.jsonl"
-    log.write_text("")
-    out = tmp / "origin.out"
-    proc = subprocess.Popen(
-        [MITMDUMP, "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
-         "-s", str(Path(__file__).with_name("origin.py")), "--set", f"origin_log={log}",
-         "--set", "connection_strategy=lazy", "--set", f"confdir={tmp / 'ca'}"],
-        stdout=out.open("w"), stderr=subprocess.STDOUT)
-    wait_port(port, proc, log=out)
-    return FakeNet(port, log, proc)
+    return start_recording_server(tmp, Path(__file__).with_name("origin.py"), "origin")
 
 
 class Rig:
