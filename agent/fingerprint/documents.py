@@ -14,8 +14,8 @@ Uploads are not winnowed: every k-gram of the body is looked up, so the fraction
 
 Dropping common words makes k-grams of content words: retyping "the roof was deferred" as "roof
 got deferred" keeps them, and a stock phrase ("please let me know if you have any questions")
-yields none. The body's k-gram hashes are computed and looked up in numpy (a prefix sum and a
-binary search over the sorted fingerprints), which costs less than any vocabulary pre-test did.
+yields none. Every k-gram hash of the body is computed and looked up in the sorted fingerprints
+(``tokens.SortedSet``: compiled, or numpy), which costs less than any vocabulary pre-test did.
 
 Index (kind "idm"): ``fps``/``fdocs`` (fingerprint, document) sorted by fingerprint (indexes
 from earlier versions also hold ``anchors``/``adocs``/``acounts``, no longer read); the
@@ -155,7 +155,10 @@ class DocumentMatcher:
         self._fps = np.asarray(arrays["fps"], np.uint64)          # sorted
         self._fdocs = np.asarray(arrays["fdocs"], np.uint32)
         self._hasher = hasher or T.TokenHasher(key)   # one per key: its word cache is shared
-        self._common = np.array(sorted({self._hasher(w) for w in COMMON_WORDS}), np.uint64)
+        compiled = self._hasher.compiled is not None
+        self._fp_set = T.SortedSet(self._fps, compiled)
+        self._common = T.SortedSet(np.array(sorted({self._hasher(w) for w in COMMON_WORDS}),
+                                            np.uint64), compiled)
 
     def __repr__(self) -> str:
         return f"DocumentMatcher({self.name}, {len(self.documents)} documents)"
@@ -168,8 +171,8 @@ class DocumentMatcher:
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared, deadline)
-        grams = T.np_window_sums(view.content_stream(self._common), self.k)
-        at = np.flatnonzero(T.member(grams, self._fps))
+        grams, starts = self._common.grams(view.stream, self.k)
+        at = self._fp_set.find(grams)
         if len(at) < self.min_matches:
             return []
         _check(deadline)
@@ -184,7 +187,7 @@ class DocumentMatcher:
             first = int(at[np.argmax(T.member(grams[at], mine))])
             info = self.documents[d]
             out.append(IndexHit(self.name, f"doc {info['id']}",
-                                view.where(first, segments, content=True),
+                                view.where(int(starts[first]), segments),
                                 fraction=round(int(counts[d]) / self._totals[d], 3),
                                 title=info.get("title")))
         return out

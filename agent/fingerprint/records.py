@@ -32,6 +32,7 @@ import time
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -218,6 +219,11 @@ class RecordMatcher:
         self._weights = [c.weight for c in self.columns]
         self._weight_of = np.array(self._weights, np.int64)
         self._required = frozenset(i for i, c in enumerate(self.columns) if c.required)
+        self._required_mask = (sum(1 << c for c in self._required)
+                               if all(c < 64 for c in self._required) else None)
+        self._compiled = self._hasher.compiled is not None
+        self._value_set = T.SortedSet(self._values, self._compiled)
+        self._word_set = T.SortedSet(self._words, self._compiled)
         self._has_names = any(c.kind == "name" for c in self.columns)
         lengths = set(manifest.get("text_lengths", []))
         self._sums = sorted(m for m in lengths if m >= 2)
@@ -235,17 +241,16 @@ class RecordMatcher:
         idx, _ = T.postings(self._values, values)
         return self._values[idx], self._rows[idx], self._cols[idx]
 
-    def _candidates(self, singles: np.ndarray, view: T.TokenView
-                    ) -> dict[int, dict[int, tuple[int, int]]] | None:
-        """Rows that can reach min_fields, with the values to look for: row -> {value: (column,
-        kind of n-gram)}. Single-token columns come from ``singles``; a name column counts when
-        both the row's first and last name are in the body's vocabulary. None when that cannot
-        be decided from the vocabulary (text columns of several words, or names alone enough):
-        the caller then walks every n-gram of the body."""
+    def _candidates(self, singles: np.ndarray, view: T.TokenView) -> _Wanted | None:
+        """Rows that can reach min_fields, with the values to look for. Single-token columns
+        come from ``singles``; a name column counts when both the row's first and last name are
+        in the body's vocabulary. None when that cannot be decided from the vocabulary (text
+        columns of several words, or names alone enough): the caller then walks every n-gram of
+        the body."""
         if self._multi_weight >= self.min_fields or self._text_weight:
             return None
         if not len(singles):
-            return {}
+            return _NOTHING
         vals, rows, cols = self._postings(singles)
         # weight per row from its distinct columns (a date shared by 30 rows is 30 postings)
         pairs = T.distinct(rows.astype(np.int64) << 8 | cols)      # sorted by row
@@ -256,57 +261,54 @@ class RecordMatcher:
         pcols = (pairs & 0xFF).astype(np.intp)
         weight = np.bincount(inverse, self._weight_of[pcols], len(prow)).astype(np.int64)
         nn = len(self._name_cols)
-        vocab = view.vocabulary
         names: list[tuple[int, np.ndarray, np.ndarray]] = []    # (column, row ok, first + last)
-        for j, c in enumerate(self._name_cols):
-            has = np.zeros(len(prow), bool)
-            has[inverse[pcols == c]] = True
-            base = (prow * nn + j) * 2
-            first, last = self._parts[base], self._parts[base + 1]
-            ok = ~has & (first != 0) & T.member(first, vocab) & T.member(last, vocab)
-            weight[ok] += self._weights[c]
-            names.append((c, ok, first + last))
+        if nn:
+            vocab = view.vocabulary
+            for j, c in enumerate(self._name_cols):
+                has = np.zeros(len(prow), bool)
+                has[inverse[pcols == c]] = True
+                base = (prow * nn + j) * 2
+                first, last = self._parts[base], self._parts[base + 1]
+                ok = ~has & (first != 0) & T.member(first, vocab) & T.member(last, vocab)
+                weight[ok] += self._weights[c]
+                names.append((c, ok, first + last))
         keep = weight >= self.min_fields
         if not keep.any():
-            return {}
+            return _NOTHING
         kept = prow[keep]
-        out: dict[int, dict[int, tuple[int, int]]] = {r: {} for r in kept.tolist()}
         sel = T.member(rows.astype(np.uint64), kept.astype(np.uint64))
-        for v, r, c in zip(vals[sel].tolist(), rows[sel].tolist(), cols[sel].tolist(), strict=True):
-            out[r][v] = (c, 1)
+        values, rws, cls = [vals[sel]], [rows[sel].astype(np.int64)], [cols[sel]]
+        pairs_too = False
         for c, ok, pair in names:
             use = ok & keep
-            for r, v in zip(prow[use].tolist(), pair[use].tolist(), strict=True):
-                out[r][v] = (c, 2)
-        return out
+            if use.any():
+                pairs_too = True
+                values.append(pair[use])
+                rws.append(prow[use])
+                cls.append(np.full(int(use.sum()), c, np.uint8))
+        return _Wanted(np.concatenate(values), np.concatenate(rws), np.concatenate(cls), pairs_too)
 
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared, deadline)
         # Numbers, dates, ids are among the body's few non-word tokens; the big value set is
         # probed with those only (plus the one-word cells, a small set, with the words).
-        rare = np.fromiter(view.rare, np.uint64, len(view.rare))
-        rare.sort()
-        singles = rare[T.member(rare, self._values)]
-        if len(self._words):
-            words = view.vocabulary[T.member(view.vocabulary, self._words)]   # sorted, distinct
-            singles = np.union1d(singles, words)
-        candidates = self._candidates(singles, view)
-        if candidates is not None and not candidates:
+        singles = view.rare[self._value_set.find(view.rare)]
+        if len(self._word_set):
+            at = self._word_set.find(view.stream)
+            if len(at):
+                singles = np.union1d(singles, view.stream[at])
+        wanted = self._candidates(singles, view)
+        if wanted is not None and not len(wanted.values):
             return []
         _check(deadline)
         hs = view.stream
-        found = (self._walk(hs, deadline) if candidates is None
-                 else self._find(hs, candidates, deadline))
+        pos, rows, cols = (self._walk(hs, deadline) if wanted is None
+                           else self._find(hs, wanted, deadline))
         _check(deadline)
-        out = []
-        for r, hits_ in sorted(found.items()):
-            cols = self._row_match(hits_)
-            if cols is not None:
-                pos = min(p for p, _ in hits_)
-                out.append(IndexHit(self.name, f"row {r + 1}", view.where(pos, segments),
-                                    fields=tuple(self.columns[c].name for c in sorted(cols))))
-        return out
+        return [IndexHit(self.name, f"row {r + 1}", view.where(first, segments),
+                         fields=tuple(self.columns[c].name for c in sorted(found)))
+                for r, found, first in self._matched_rows(pos, rows, cols)]
 
     @staticmethod
     def _grams(hs: np.ndarray, names: bool, sums: Sequence[int] = ()) -> list[np.ndarray]:
@@ -321,40 +323,57 @@ class RecordMatcher:
         gens.extend(T.np_window_sums(hs, m) for m in sums if m >= 3)
         return gens
 
-    def _find(self, hs: np.ndarray, candidates: dict[int, dict[int, tuple[int, int]]],
-              deadline: float | None) -> dict[int, list[tuple[int, int]]]:
+    def _find(self, hs: np.ndarray, wanted: _Wanted, deadline: float | None) -> _Hits:
         """Positions of the candidate rows' values: single tokens, and names as pairs of
         adjacent tokens or tokens one apart."""
-        wanted: dict[int, list[tuple[int, int]]] = {}     # value -> [(row, column)]
-        names = False
-        for r, want in candidates.items():
-            for v, (c, n) in want.items():
-                wanted.setdefault(v, []).append((r, c))
-                names |= n == 2
-        keys = np.array(sorted(wanted), np.uint64)
-        found: dict[int, list[tuple[int, int]]] = {}
-        for g in self._grams(hs, names):
+        order = np.argsort(wanted.values, kind="stable")
+        values, rows, cols = wanted.values[order], wanted.rows[order], wanted.cols[order]
+        keys = T.SortedSet(T.distinct(values), self._compiled)
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for g in self._grams(hs, wanted.names):
             _check(deadline)
-            at = np.flatnonzero(T.member(g, keys))
-            for i, v in zip(at.tolist(), g[at].tolist(), strict=True):
-                for r, c in wanted[v]:
-                    found.setdefault(r, []).append((i, c))
-        return found
+            at = keys.find(g)
+            if len(at):
+                idx, counts = T.postings(values, g[at])
+                out.append((np.repeat(at, counts), rows[idx], cols[idx]))
+        return _concat(out)
 
-    def _walk(self, hs: np.ndarray, deadline: float | None) -> dict[int, list[tuple[int, int]]]:
+    def _walk(self, hs: np.ndarray, deadline: float | None) -> _Hits:
         """Every n-gram of the body against the whole index (text columns, names alone)."""
-        found: dict[int, list[tuple[int, int]]] = {}     # row -> [(position, column)]
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for g in self._grams(hs, self._has_names, self._sums):
             _check(deadline)
-            at = np.flatnonzero(T.member(g, self._values))
-            if not len(at):
-                continue
-            idx, counts = T.postings(self._values, g[at])
-            where = np.repeat(at, counts)
-            for i, r, c in zip(where.tolist(), self._rows[idx].tolist(), self._cols[idx].tolist(),
-                               strict=True):
-                found.setdefault(r, []).append((i, c))
-        return found
+            at = self._value_set.find(g)
+            if len(at):
+                idx, counts = T.postings(self._values, g[at])
+                out.append((np.repeat(at, counts), self._rows[idx].astype(np.int64),
+                            self._cols[idx]))
+        return _concat(out)
+
+    def _matched_rows(self, pos: np.ndarray, rows: np.ndarray, cols: np.ndarray
+                      ) -> list[tuple[int, set[int], int]]:
+        """(row, matched columns, first position of the row's hits) of each matching row."""
+        if not len(pos):
+            return []
+        order = np.lexsort((cols, pos, rows))
+        pos, rows, cols = pos[order], rows[order], cols[order]
+        starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        ends = np.append(starts[1:], len(rows))
+        if self._compiled and self._required_mask is not None:
+            # the window test in C says which rows match; Python names their columns
+            firsts = np.frombuffer(T._fast.row_windows(
+                rows, pos, np.ascontiguousarray(cols, np.uint8), self._weight_of, self.window,
+                self.min_fields, self._required_mask), np.int64)
+            groups = np.searchsorted(starts, firsts, "right") - 1
+        else:
+            groups = np.arange(len(starts))
+        out = []
+        for g in groups.tolist():
+            a, b = int(starts[g]), int(ends[g])
+            found = self._row_match(list(zip(pos[a:b].tolist(), cols[a:b].tolist(), strict=True)))
+            if found is not None:
+                out.append((int(rows[a]), found, int(pos[a])))
+        return out
 
     def _row_match(self, hits: list[tuple[int, int]]) -> set[int] | None:
         """Columns of the first window of ``window`` tokens that reaches min_fields."""
@@ -378,6 +397,28 @@ class RecordMatcher:
                 if weight >= need and req <= cols:
                     return cols
         return None
+
+
+class _Wanted(NamedTuple):
+    """Values to look for in a body: (value, row, column) triples; ``names``: some are first +
+    last name pairs (so adjacent and one-apart token pairs are looked at too)."""
+
+    values: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    names: bool
+
+
+_NOTHING = _Wanted(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.uint8), False)
+_Hits = tuple[np.ndarray, np.ndarray, np.ndarray]       # (stream position, row, column)
+
+
+def _concat(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Hits:
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint8)
+    return (np.concatenate([p for p, _, _ in parts]).astype(np.int64),
+            np.concatenate([r for _, r, _ in parts]).astype(np.int64),
+            np.concatenate([c for _, _, c in parts]).astype(np.uint8))
 
 
 def _check(deadline: float | None) -> None:

@@ -16,10 +16,13 @@ sums of up to 16 token hashes fit a u64. A multi-token value (a name, a k-gram) 
 its token hashes: cheap to compute over a token stream and independent of word order within the
 unit ("Smith, John" = "John Smith"). Without the key none of it can be reversed or tested.
 
-Cost model (``TokenView``): an upload is lowered and separators are translated to spaces (C);
-numpy finds the raw tokens and hashes their bytes (~200 MB/s); plain words are then looked up
-in a cache of canonical hashes (numpy), and canonical forms and keyed hashes are computed in
-Python only once per *distinct* other raw token of the body (numbers, dates, new words).
+Cost model (``TokenView``): the compiled module ``_fast`` (``_fast.c``) does the whole body
+path in one pass -- lower, rewrite, split, canonical form, keyed hash, a cache for plain words --
+and hands back only tokens that need Unicode folding to ``canonical`` here. Without it (a source
+checkout never built) the same rules run in numpy: raw tokens are found and hashed vectorised,
+plain words are looked up in a cache of canonical hashes, and canonical forms and keyed hashes
+are computed in Python once per *distinct* other raw token of the body. Tests pin the two paths
+to identical streams.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ from operator import sub
 import numpy as np
 
 from agent.fingerprint.model import DeadlineExceeded
+
+try:
+    from agent.fingerprint import _fast
+except ImportError:            # not built: the numpy path below, same results, slower
+    _fast = None
 
 HASH_BITS = 60
 TOKENIZER_VERSION = 1        # bump when canonical forms change: old indexes must be rebuilt
@@ -90,18 +98,23 @@ class TokenHasher:
     It also caches the hashes of plain words (raw tokens of ASCII letters, so never a number
     such as an SSN, account or phone number) across bodies: hashing costs about a microsecond
     a token while natural-language vocabulary repeats from upload to upload. The cache is a
-    direct-mapped table of ``2**cache_bits`` slots keyed by the raw token's per-process hash
-    (``TokenView``); a word keeps its slot until another word maps there. It holds the words'
-    keyed hashes in process memory after their request is done (a proxy process sees every
-    body in clear anyway); ``cache_bits=0`` turns it off.
+    direct-mapped table of ``2**cache_bits`` slots keyed by a per-process keyed hash of the
+    raw token (SipHash in ``_fast``, ``_RawHash`` in numpy); a word keeps its slot until another
+    word maps there. It holds the words' keyed hashes in process memory after their request is
+    done (a proxy process sees every body in clear anyway); ``cache_bits=0`` turns it off.
+    ``compiled=False`` keeps to the numpy path (tests compare the two).
     """
 
-    __slots__ = ("_base", "_keys", "_values", "_shift", "_lock")
+    __slots__ = ("_base", "_keys", "_values", "_shift", "_lock", "compiled")
 
-    def __init__(self, key: bytes, cache_bits: int = 20):
+    def __init__(self, key: bytes, cache_bits: int = 20, compiled: bool = True):
         self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
-        self._shift = np.uint64(64 - cache_bits) if cache_bits else None
-        size = 1 << cache_bits if cache_bits else 0
+        # the compiled hasher keeps its own word cache, keyed by SipHash under a random key
+        self.compiled = (_fast.Hasher(derive_token_key(key), cache_bits, os.urandom(16))
+                         if compiled and _fast is not None else None)
+        numpy_cache = cache_bits if self.compiled is None else 0
+        self._shift = np.uint64(64 - numpy_cache) if numpy_cache else None
+        size = 1 << numpy_cache if numpy_cache else 0
         self._keys = np.zeros(size, np.uint64)
         self._values = np.zeros(size, np.uint64)
         self._lock = threading.Lock()     # matcher threads share a hasher; a slot is two words
@@ -110,6 +123,8 @@ class TokenHasher:
         return "TokenHasher(<key>)"
 
     def __call__(self, token: bytes) -> int:
+        if self.compiled is not None:
+            return self.compiled.hash(token)
         h = self._base.copy()
         h.update(token)
         return int.from_bytes(h.digest(), "big") >> (64 - HASH_BITS)
@@ -139,10 +154,14 @@ class TokenHasher:
             self._values[slot] = values
 
 
+def _pivot() -> int:
+    """Two-digit years up to this one are 20xx, later ones 19xx (a date of birth is past)."""
+    return _dt.date.today().year % 100
+
+
 def _date(y: int, m: int, d: int) -> bytes | None:
     if y < 100:
-        pivot = _dt.date.today().year % 100
-        y += 2000 if y <= pivot else 1900
+        y += 2000 if y <= _pivot() else 1900
     try:
         return _dt.date(y, m, d).isoformat().encode()
     except ValueError:
@@ -320,21 +339,32 @@ class TokenView:
     """Tokens of one body for one key, shared by every matcher using the key.
 
     ``stream``: the canonical token hashes in reading order over all segments (a numpy u64
-    array), ``rare``: the hashes of its distinct canonical tokens that are not plain ASCII
-    words (numbers, dates, identifiers, accented words: where SSNs, dates and case numbers
-    live). Equal to hashing ``tokens()`` of each segment (a test pins it) at numpy speed: the
-    raw tokens are found and hashed in numpy, each distinct raw token of a body is made
-    canonical once in Python, and plain words are looked up in the hasher's cache.
+    array), ``segment_of``: the segment of each, ``rare``: the sorted distinct hashes of its
+    canonical tokens that are not plain ASCII words (numbers, dates, identifiers, accented
+    words: where SSNs, dates and case numbers live). Equal to hashing ``tokens()`` of each
+    segment (a test pins it), computed by ``_fast`` or, without it, in numpy.
     """
 
-    __slots__ = ("_hasher", "stream", "segment_of", "rare", "size", "_content", "_vocab")
+    __slots__ = ("_hasher", "stream", "segment_of", "rare", "size", "_vocab")
 
     def __init__(self, datas: Iterable[bytes], hasher: TokenHasher, deadline: float | None = None):
-        """``deadline`` (time.monotonic()) is checked between numpy passes: DeadlineExceeded.
-        A pass of all-new numbers (~25,000 canonical forms and keyed hashes) takes ~0.1 s."""
+        """``deadline`` (time.monotonic()) is checked as tokens are made: DeadlineExceeded.
+        A pass of all-new numbers (~25,000 canonical forms and keyed hashes) takes ~0.1 s in
+        numpy, ~10 ms compiled."""
         self._hasher = hasher
-        self._content: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._vocab: np.ndarray | None = None
+        if hasher.compiled is not None:
+            got = hasher.compiled.view(list(datas), _pivot(), deadline or 0.0, canonical)
+            if got is None:
+                raise DeadlineExceeded()
+            stream, segs, rare, self.size = got
+            self.stream = np.frombuffer(stream, np.uint64)
+            self.segment_of = np.frombuffer(segs, np.int32)
+            self.rare = np.frombuffer(rare, np.uint64)
+            return
+        self._numpy(datas, hasher, deadline)
+
+    def _numpy(self, datas: Iterable[bytes], hasher: TokenHasher, deadline: float | None) -> None:
         prepared = [prepare(d) for d in datas]
         bounds = np.fromiter(accumulate((len(p) + 1 for p in prepared), initial=0), np.int64)
         buf = b" ".join(prepared)
@@ -377,7 +407,7 @@ class TokenView:
             pos = end + 1 if end < len(buf) and buf[end] == _SPACE else end
         self.stream = np.concatenate(streams) if streams else np.empty(0, np.uint64)
         self.segment_of = np.concatenate(segs) if segs else np.empty(0, np.int32)
-        self.rare = rare
+        self.rare = np.array(sorted(rare), np.uint64)
         self.size = size
 
     def _canonical(self, buf: bytes, offset: int, starts: np.ndarray, ends: np.ndarray,
@@ -444,20 +474,41 @@ class TokenView:
             self._vocab = distinct(self.stream)
         return self._vocab
 
-    def content_stream(self, common: np.ndarray) -> np.ndarray:
-        """The stream without the hashes in ``common`` (sorted: very common words), for k-grams."""
-        if self._content is None or self._content[0] is not common:
-            keep = ~member(self.stream, common)
-            self._content = (common, self.stream[keep], self.segment_of[keep])
-        return self._content[1]
-
-    def where(self, position: int, segments: Sequence, content: bool = False) -> str:
-        """Provenance of the segment holding ``position`` of the stream (or content stream)."""
-        segs = self._content[2] if content and self._content else self.segment_of
-        if not 0 <= position < len(segs):
+    def where(self, position: int, segments: Sequence) -> str:
+        """Provenance of the segment holding ``position`` of the stream."""
+        if not 0 <= position < len(self.segment_of):
             return segments[0].where if segments else ""
-        i = int(segs[position])
+        i = int(self.segment_of[position])
         return segments[i].where if i < len(segments) else ""
+
+
+class SortedSet:
+    """Membership in a sorted u64 array (an index's values, the common words): ``_fast.U64Set``
+    (a bitmap in front of a binary search) when built, numpy's searchsorted otherwise."""
+
+    __slots__ = ("values", "_c")
+
+    def __init__(self, values: np.ndarray, compiled: bool = True):
+        self.values = np.ascontiguousarray(values, np.uint64)
+        self._c = _fast.U64Set(self.values) if compiled and _fast is not None else None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """Positions (int64) of the members among ``values``."""
+        if self._c is not None:
+            return np.frombuffer(self._c.find(np.ascontiguousarray(values, np.uint64)), np.int64)
+        return np.flatnonzero(member(values, self.values)).astype(np.int64)
+
+    def grams(self, stream: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(k-gram sums of ``stream`` without the members, stream position where each starts)."""
+        if self._c is not None:
+            g, at = self._c.grams(np.ascontiguousarray(stream, np.uint64), k)
+            return np.frombuffer(g, np.uint64), np.frombuffer(at, np.int64)
+        where = np.flatnonzero(~member(stream, self.values))
+        g = np_window_sums(stream[where], k)
+        return g, where[:len(g)]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

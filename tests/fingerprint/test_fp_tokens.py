@@ -157,12 +157,14 @@ def _slow(hasher, datas):
     return [hasher(c) for d in datas for c in T.tokens(d)]
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("cache_bits", [20, 0])
-def test_token_view_stream_equals_the_simple_path(cache_bits):
+def test_token_view_stream_equals_the_simple_path(cache_bits, compiled):
     import random
 
     r = random.Random(11)
-    h = T.TokenHasher(b"k" * 32, cache_bits=cache_bits)
+    h = T.TokenHasher(b"k" * 32, cache_bits=cache_bits, compiled=compiled)
+    assert (h.compiled is not None) == compiled
     bodies = [[b""], [b"", b"a", b"  ", b"---"], [b"jan 2", b"1990 x"],
               # a token longer than one numpy pass, then a value after it
               [b"y" * (T._CHUNK + 10) + b" 078-05-1120"],
@@ -182,30 +184,36 @@ def test_month_dates_do_not_join_two_segments():
     assert h(b"1990-01-02") not in view.stream.tolist()
 
 
-def test_token_view_provenance_and_rare_tokens():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_token_view_provenance_and_rare_tokens(compiled):
     from agent.extract.model import Segment
 
-    h = T.TokenHasher(b"k" * 32)
+    h = T.TokenHasher(b"k" * 32, compiled=compiled)
     segs = [Segment(b"hello there", "json:$.a"), Segment(b"", "json:$.b"),
             Segment(b"ssn 078-05-1120 ok", "json:$.c")]
     view = T.TokenView([s.data for s in segs], h)
     assert [view.where(i, segs) for i in range(len(view.stream))] == ["json:$.a"] * 2 + ["json:$.c"] * 3
-    assert view.rare == {h(b"078051120")}
+    assert view.rare.tolist() == [h(b"078051120")]
 
 
-def test_the_word_cache_never_holds_a_number():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_the_word_cache_never_holds_a_number(compiled):
     import numpy as np
 
-    h = T.TokenHasher(b"k" * 32)
+    h = T.TokenHasher(b"k" * 32, compiled=compiled)
     body = b"client ssn 078-05-1120 phone 914.555.1234 case 2023-CV-001234"
     T.TokenView([body], h)
     for raw in body.split():
-        _, _, rh = T._raw().tokens(np.frombuffer(raw.lower(), np.uint8))
-        hit = bool(h.cached(rh)[1][0])
+        if compiled:
+            hit = h.compiled.cached(raw.lower())
+        else:
+            _, _, rh = T._raw().tokens(np.frombuffer(raw.lower(), np.uint8))
+            hit = bool(h.cached(rh)[1][0])
         assert hit == raw.isalpha(), raw
 
 
-def test_token_view_stops_at_its_deadline():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_token_view_stops_at_its_deadline(compiled):
     """A body of nothing but distinct numbers costs a canonical form and a keyed hash per
     token: the view gives up at the deadline instead of running on for minutes."""
     import random
@@ -215,8 +223,9 @@ def test_token_view_stops_at_its_deadline():
 
     r = random.Random(3)
     body = b" ".join(b"%09d" % r.randrange(10**9) for _ in range(400_000))   # 4 MB
-    h = T.TokenHasher(b"k" * 32)
+    h = T.TokenHasher(b"k" * 32, compiled=compiled)
     t = time.monotonic()
     with pytest.raises(DeadlineExceeded):
-        T.TokenView([body], h, deadline=time.monotonic() + 0.2)
+        # the compiled path makes the 400,000 numbers in ~0.1 s: a shorter deadline to miss
+        T.TokenView([body], h, deadline=time.monotonic() + (0.01 if compiled else 0.2))
     assert time.monotonic() - t < 1.5
