@@ -75,6 +75,9 @@ def load_indexes(directories: Sequence[str | Path], key: bytes) -> list[Matcher]
     """Every index; two indexes with the same detection name are refused (ambiguous counts)."""
     out: list[Matcher] = []
     names: dict[str, Path] = {}
+    if tokens._fast is None and directories:
+        log.warning("agent/fingerprint/_fast.c is not built (run make setup or pip install): "
+                    "EDM/IDM matching runs on the numpy path, several times slower")
     hasher = tokens.TokenHasher(key)      # all take one key: one word cache, one token view
     for directory in directories:
         m = load_index(directory, key, hasher)

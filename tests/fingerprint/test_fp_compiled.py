@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from agent.fingerprint import tokens as T
 
-pytestmark = pytest.mark.skipif(T._fast is None, reason="compiled module not built")
+needs_fast = pytest.mark.skipif(T._fast is None, reason="compiled module not built")
 
 _ATOMS = ["jan", "January", "feb.", "Sept", "marching", "may", "dec", "1990", "2001", "1899", "20",
           "19", "2", "31", "12", "02", "1st", "2nd", "3rd", "4th", "13", "29", "0000", "0099",
@@ -37,8 +38,12 @@ def test_the_compiled_module_is_built():
     """`make setup` builds it; the agent's figures (bench/bench_fingerprint.py) depend on it."""
     assert T._fast is not None, "agent/fingerprint/_fast.c not built: run make setup"
     assert T.TokenHasher(b"k" * 32).compiled is not None
+    source = Path(T.__file__).with_name("_fast.c")
+    assert Path(T._fast.__file__).stat().st_mtime >= source.stat().st_mtime, \
+        "agent/fingerprint/_fast.c changed since it was built: run make setup"
 
 
+@needs_fast
 def test_keyed_hash_is_hashlib_blake2b():
     key = os.urandom(32)
     h = T.TokenHasher(key)
@@ -50,6 +55,7 @@ def test_keyed_hash_is_hashlib_blake2b():
         assert h(token) == int.from_bytes(ref.digest(), "big") >> 4, n
 
 
+@needs_fast
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(_text, _spaced))
 def test_prepare_equals_the_python_rules(text):
@@ -60,6 +66,7 @@ def test_prepare_equals_the_python_rules(text):
 _H = {flag: T.TokenHasher(b"k" * 32, compiled=flag) for flag in (True, False)}
 
 
+@needs_fast
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(_text, _spaced), min_size=1, max_size=4))
 def test_view_equals_the_numpy_view(texts):
@@ -72,6 +79,7 @@ def test_view_equals_the_numpy_view(texts):
     assert fast.stream.tolist() == [_H[True](c) for d in datas for c in T.tokens(d)]
 
 
+@needs_fast
 def test_view_of_hostile_bytes_equals_the_numpy_view():
     r = random.Random(5)
     for _ in range(300):
@@ -82,6 +90,7 @@ def test_view_of_hostile_bytes_equals_the_numpy_view():
         assert fast.rare.tolist() == slow.rare.tolist()
 
 
+@needs_fast
 def test_sorted_set_finds_what_numpy_finds():
     r = np.random.default_rng(7)
     for n in (0, 1, 5, 1000, 200_000):
@@ -96,11 +105,13 @@ def test_sorted_set_finds_what_numpy_finds():
             assert gf.tolist() == gs.tolist() and af.tolist() == as_.tolist()
 
 
+@needs_fast
 def test_sorted_set_refuses_unsorted_values():
     with pytest.raises(ValueError, match="sorted"):
         T._fast.U64Set(np.array([3, 1, 2], np.uint64))
 
 
+@needs_fast
 def test_row_windows_agree_with_the_python_window_test():
     """The C window test names the same rows as RecordMatcher._row_match."""
     from agent.fingerprint.model import Column

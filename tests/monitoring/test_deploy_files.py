@@ -120,6 +120,18 @@ def containerfile() -> list[tuple[str, str]]:
             if line.strip() and not line.lstrip().startswith("#")]
 
 
+def test_container_build_compiles_the_c_module():
+    """pip builds agent/fingerprint/_fast.c from setup.py, with the build stage's gcc; a host's
+    .so never enters the build context."""
+    steps = containerfile()
+    build = steps[:max(i for i, (op, _) in enumerate(steps) if op == "FROM")]
+    copied = " ".join(arg for op, arg in build if op == "COPY")
+    assert "setup.py" in copied.split() and "agent" in copied.split()
+    assert any(op == "RUN" and "gcc" in arg for op, arg in build)
+    for ignore in (".containerignore", ".dockerignore"):
+        assert "**/*.so" in (DEPLOY.parent / ignore).read_text().splitlines()
+
+
 def test_container_runs_as_an_unprivileged_user_with_only_the_venv():
     steps = containerfile()
     final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM"):]
