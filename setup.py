@@ -8,5 +8,5 @@ compiler. Without it the agent still runs, on the slower numpy path of the same 
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("agent.fingerprint._fast", ["agent/fingerprint/_fast.c"],
-                             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                             extra_compile_args=["-O3", "-Wall", "-Wextra", "-Wno-unused-parameter",
                                                  "-Wno-missing-field-initializers"])])

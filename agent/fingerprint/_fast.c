@@ -9,8 +9,8 @@
  *
  * Keyed hashes: BLAKE2b (RFC 7693) keyed mode, 8-byte digest, first 60 bits read big-endian --
  * bit for bit what hashlib.blake2b(key=..., digest_size=8) gives. Plain words' hashes are cached
- * in a direct-mapped table keyed by SipHash-1-3 of the word under a random per-process key (the
- * hash CPython uses for str, made for untrusted input); numbers are never cached.
+ * in a direct-mapped table keyed by a 64-bit hash of the word under a random per-process seed
+ * (wyhash's construction); numbers are never cached.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -85,39 +85,46 @@ static void b2_compress(uint64_t h[8], const uint8_t block[128], uint64_t t, int
     for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
 }
 
-/* ---------------- SipHash-1-3 (cache keys only) ---------------- */
+/* ---------------- cache keys ---------------- */
 
-#define SIPROUND                                                     \
-    do {                                                             \
-        v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32); \
-        v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                     \
-        v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                     \
-        v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32); \
-    } while (0)
-#define ROTL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
 
-static uint64_t siphash13(uint64_t k0, uint64_t k1, const uint8_t *p, size_t n) {
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-    uint64_t b = ((uint64_t)n) << 56;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t m = load64(p + i);
-        v3 ^= m;
-        SIPROUND;
-        v0 ^= m;
+static inline uint64_t load32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+/* wyhash's construction (the fallback hash of Go's maps, made for keys an attacker chooses)
+ * under a random per-process seed: a 64-bit key naming a word in the cache. */
+static inline uint64_t word_key(uint64_t s0, uint64_t s1, const uint8_t *p, size_t n) {
+    uint64_t a, b, seed = s0;
+    if (n <= 16) {
+        if (n >= 8) {
+            a = load64(p);
+            b = load64(p + n - 8);
+        } else if (n >= 4) {
+            a = load32(p);
+            b = load32(p + n - 4);
+        } else if (n) {
+            a = ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+    } else {
+        size_t i = 0;
+        for (; i + 16 < n; i += 16) seed = mum(load64(p + i) ^ s1, load64(p + i + 8) ^ seed);
+        a = load64(p + n - 16);
+        b = load64(p + n - 8);
     }
-    uint64_t t = 0;
-    for (size_t j = 0; i + j < n; j++) t |= ((uint64_t)p[i + j]) << (8 * j);
-    b |= t;
-    v3 ^= b;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
+    return mum(s1 ^ n, mum(a ^ s1, b ^ seed));
 }
 
 /* ---------------- growable arrays ---------------- */
@@ -154,6 +161,8 @@ static PyObject *vec_bytearray(Vec *v) {
 
 /* ---------------- character classes (bytes after lower-casing) ---------------- */
 
+enum { C_LOWER = 1, C_DIGIT = 2, C_EDGE = 4, C_OTHER = 8, C_SEP = 16 };
+static uint8_t CLS[256];      /* one of the above per byte, for the tokenizer's single pass */
 static uint8_t SEP[256];      /* separators: become token boundaries */
 static uint8_t EDGE[256];     /* stripped from both ends of a token */
 static uint8_t SPACE[256];    /* regex \s for bytes */
@@ -167,8 +176,11 @@ static void init_tables(void) {
     for (const char *c = edge; *c; c++) EDGE[(uint8_t)*c] = 1;
     const char *sp = " \t\n\r\x0b\x0c";
     for (const char *c = sp; *c; c++) SPACE[(uint8_t)*c] = 1;
-    for (int c = 0; c < 256; c++)
+    for (int c = 0; c < 256; c++) {
         WORD[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        CLS[c] = SEP[c] ? C_SEP : EDGE[c] ? C_EDGE : (c >= 'a' && c <= 'z') ? C_LOWER
+               : (c >= '0' && c <= '9') ? C_DIGIT : C_OTHER;
+    }
 }
 
 #define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
@@ -339,7 +351,15 @@ static Py_ssize_t month_dates(const uint8_t *p, Py_ssize_t n, int pivot, Vec *ou
     int any = 0;
     out->n = 0;
     while (s + 4 <= n) {
-        /* (?:19|20)\d\d\b found left to right, non-overlapping */
+        /* (?:19|20)\d\d\b found left to right, non-overlapping; most bytes are not 1 or 2 */
+        for (; s + 8 <= n; s += 8) {   /* eight bytes at a time: any '1' or '2'? */
+            uint64_t x, ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+            memcpy(&x, p + s, 8);
+            uint64_t a = x ^ (ones * '1'), b = x ^ (ones * '2');
+            if (((a - ones) & ~a & highs) | ((b - ones) & ~b & highs)) break;
+        }
+        while (s + 4 <= n && (unsigned)(p[s] - '1') > 1u) s++;
+        if (s + 4 > n) break;
         if (!((p[s] == '1' && p[s + 1] == '9') || (p[s] == '2' && p[s + 1] == '0')) ||
             !IS_DIGIT(p[s + 2]) || !IS_DIGIT(p[s + 3]) || (s + 4 < n && WORD[p[s + 4]])) {
             s++;
@@ -348,6 +368,8 @@ static Py_ssize_t month_dates(const uint8_t *p, Py_ssize_t n, int pivot, Vec *ou
         Py_ssize_t year_at = s;
         s += 4;
         if (year_at < last || (year_at > 0 && IS_DIGIT(p[year_at - 1]))) continue;
+        /* the pattern ends in \s+ right before the year, after a day or a month word */
+        if (year_at < 2 || !SPACE[p[year_at - 1]]) continue;
         Py_ssize_t lo = year_at - 24 > last ? year_at - 24 : last;
         int mon = 0;
         long day = 0;
@@ -419,7 +441,7 @@ typedef struct {
     uint64_t h_key[8];      /* after the key block: the state every token starts from */
     uint8_t key_block[128];
     uint64_t sip0, sip1;
-    uint64_t *ckeys, *cvals;
+    uint64_t *cache;        /* 2**cbits slots of (word key, keyed hash): one cache line */
     unsigned cbits;
 } Hasher;
 
@@ -469,15 +491,12 @@ static int Hasher_init(Hasher *self, PyObject *args, PyObject *kw) {
         PyErr_SetString(PyExc_ValueError, "token_key 1..64 bytes, sip_key 16 bytes, cache_bits <= 28");
         return -1;
     }
-    PyMem_Free(self->ckeys);
-    PyMem_Free(self->cvals);
-    self->ckeys = self->cvals = NULL;
+    PyMem_Free(self->cache);
+    self->cache = NULL;
     self->cbits = cbits;
     if (cbits) {
-        size_t size = (size_t)1 << cbits;
-        self->ckeys = PyMem_Calloc(size, 8);
-        self->cvals = PyMem_Calloc(size, 8);
-        if (!self->ckeys || !self->cvals) {
+        self->cache = PyMem_Calloc((size_t)2 << cbits, 8);
+        if (!self->cache) {
             PyErr_NoMemory();
             return -1;
         }
@@ -490,8 +509,7 @@ static void Hasher_dealloc(Hasher *self) {
     memset(self->h_init, 0, sizeof self->h_init);
     memset(self->h_key, 0, sizeof self->h_key);
     memset(self->key_block, 0, sizeof self->key_block);
-    PyMem_Free(self->ckeys);
-    PyMem_Free(self->cvals);
+    PyMem_Free(self->cache);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -503,16 +521,16 @@ static PyObject *Hasher_hash(Hasher *self, PyObject *arg) {
     return PyLong_FromUnsignedLongLong(v);
 }
 
-/* A plain word's hash through the cache. The slot is taken from the SipHash's high bits and
- * holds the full 64-bit SipHash as its key (0 marks an empty slot). */
+/* A plain word's hash through the cache. The slot is taken from the word key's high bits and
+ * holds the full 64-bit key (0 marks an empty slot). */
 static inline uint64_t word_hash(Hasher *self, const uint8_t *p, Py_ssize_t n) {
     if (!self->cbits) return keyed(self, p, n);
-    uint64_t k = siphash13(self->sip0, self->sip1, p, (size_t)n) | 1;
-    size_t slot = (size_t)(k >> (64 - self->cbits));
-    if (self->ckeys[slot] == k) return self->cvals[slot];
+    uint64_t k = word_key(self->sip0, self->sip1, p, (size_t)n) | 1;
+    uint64_t *slot = self->cache + 2 * (size_t)(k >> (64 - self->cbits));
+    if (slot[0] == k) return slot[1];
     uint64_t v = keyed(self, p, n);
-    self->ckeys[slot] = k;
-    self->cvals[slot] = v;
+    slot[0] = k;
+    slot[1] = v;
     return v;
 }
 
@@ -523,8 +541,8 @@ static PyObject *Hasher_cached(Hasher *self, PyObject *arg) {
     if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
     int hit = 0;
     if (self->cbits) {
-        uint64_t k = siphash13(self->sip0, self->sip1, b.buf, (size_t)b.len) | 1;
-        hit = self->ckeys[(size_t)(k >> (64 - self->cbits))] == k;
+        uint64_t k = word_key(self->sip0, self->sip1, b.buf, (size_t)b.len) | 1;
+        hit = self->cache[2 * (size_t)(k >> (64 - self->cbits))] == k;
     }
     PyBuffer_Release(&b);
     return PyBool_FromLong(hit);
@@ -610,10 +628,12 @@ fail:
     return -1;
 }
 
-static int token(Hasher *self, ViewState *st, const uint8_t *raw, Py_ssize_t rn, int32_t seg, int pivot) {
+static int token(Hasher *self, ViewState *st, const uint8_t *raw, Py_ssize_t rn, unsigned cls,
+                 int32_t seg, int pivot) {
     const uint8_t *t = raw;
     Py_ssize_t n = rn;
     st->size++;
+    if (cls == C_LOWER) return emit(st, word_hash(self, t, n), seg, 0);   /* most tokens */
     while (n && EDGE[t[0]]) t++, n--;
     while (n && EDGE[t[n - 1]]) n--;
     if (!n) return 0;
@@ -692,9 +712,9 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
         int paren = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
             uint8_t c = src[i];
-            p[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-            paren |= c == '(';
+            p[i] = c + ((uint8_t)((unsigned)(c - 'A') < 26u) << 5);
         }
+        paren = memchr(src, '(', (size_t)n) != NULL;
         PyBuffer_Release(&b);
         Py_ssize_t dn = month_dates(p, n, pivot, &dated);
         if (dn == -2) goto done;
@@ -706,10 +726,14 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
         Py_ssize_t i = 0;
         unsigned since = 0;
         while (i < n) {
-            while (i < n && SEP[p[i]]) i++;
+            while (i < n && CLS[p[i]] == C_SEP) i++;
             Py_ssize_t s = i;
-            while (i < n && !SEP[p[i]]) i++;
-            if (i > s && token(self, &st, p + s, i - s, (int32_t)si, pivot) < 0) goto done;
+            unsigned cls = 0, c;
+            while (i < n && (c = CLS[p[i]]) != C_SEP) {
+                cls |= c;
+                i++;
+            }
+            if (i > s && token(self, &st, p + s, i - s, cls, (int32_t)si, pivot) < 0) goto done;
             if (++since == 4096) {
                 since = 0;
                 if (deadline > 0 && monotonic_now() > deadline) {
@@ -803,9 +827,14 @@ typedef struct {
     PyObject_HEAD
     Py_buffer values;       /* sorted u64, held (a numpy array of the index) */
     uint64_t *bits;
-    unsigned shift;         /* bit index = value >> shift (values are uniform 60-64 bit sums) */
+    unsigned shift;         /* bit index = top bits of value * golden ratio */
+    uint64_t *table;        /* small sets: open addressing (linear probing), 0 = empty */
+    uint64_t tmask;
+    int has_zero;
     int has;
 } U64Set;
+
+#define SMALL_SET (1 << 16)
 
 static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
     PyObject *obj;
@@ -842,18 +871,51 @@ static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
         uint64_t k = (v[i] * 0x9E3779B97F4A7C15ULL) >> self->shift;
         self->bits[k >> 6] |= 1ULL << (k & 63);
     }
+    /* a small set that answers "yes" often (the common words) skips the binary search */
+    PyMem_Free(self->table);
+    self->table = NULL;
+    self->has_zero = 0;
+    if (n && n <= SMALL_SET) {
+        size_t size = 16;
+        while (size < (size_t)n * 4) size *= 2;
+        self->table = PyMem_Calloc(size, 8);
+        if (!self->table) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->tmask = size - 1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!v[i]) {
+                self->has_zero = 1;
+                continue;
+            }
+            size_t j = (size_t)((v[i] * 0xC2B2AE3D27D4EB4FULL) >> 32) & self->tmask;
+            while (self->table[j] && self->table[j] != v[i]) j = (j + 1) & self->tmask;
+            self->table[j] = v[i];
+        }
+    }
     return 0;
 }
 
 static void U64Set_dealloc(U64Set *self) {
     if (self->has) PyBuffer_Release(&self->values);
     PyMem_Free(self->bits);
+    PyMem_Free(self->table);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static inline int set_has(U64Set *self, uint64_t x) {
     uint64_t k = (x * 0x9E3779B97F4A7C15ULL) >> self->shift;
     if (!(self->bits[k >> 6] & (1ULL << (k & 63)))) return 0;
+    if (self->table) {
+        if (!x) return self->has_zero;
+        size_t j = (size_t)((x * 0xC2B2AE3D27D4EB4FULL) >> 32) & self->tmask;
+        while (self->table[j]) {
+            if (self->table[j] == x) return 1;
+            j = (j + 1) & self->tmask;
+        }
+        return 0;
+    }
     const uint64_t *v = self->values.buf;
     Py_ssize_t lo = 0, hi = self->values.len / 8;
     while (lo < hi) {

@@ -107,7 +107,7 @@ class TokenHasher:
 
     __slots__ = ("_base", "_keys", "_values", "_shift", "_lock", "compiled")
 
-    def __init__(self, key: bytes, cache_bits: int = 20, compiled: bool = True):
+    def __init__(self, key: bytes, cache_bits: int = 18, compiled: bool = True):
         self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
         # the compiled hasher keeps its own word cache, keyed by SipHash under a random key
         self.compiled = (_fast.Hasher(derive_token_key(key), cache_bits, os.urandom(16))
