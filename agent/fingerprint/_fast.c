@@ -723,24 +723,50 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
             n = dn;
         }
         if (paren) n = paren_phones(p, n);
+        /* Tokens go in batches: the plain words' cache slots are prefetched while the batch is
+         * split, then the batch is hashed in order (the slots live in a table of megabytes). */
         Py_ssize_t i = 0;
-        unsigned since = 0;
-        while (i < n) {
-            while (i < n && CLS[p[i]] == C_SEP) i++;
-            Py_ssize_t s = i;
-            unsigned cls = 0, c;
-            while (i < n && (c = CLS[p[i]]) != C_SEP) {
-                cls |= c;
-                i++;
+        while (i < n && !late) {
+            struct { Py_ssize_t s, n; uint64_t key; unsigned cls; } batch[64];
+            int nb = 0;
+            while (nb < 64 && i < n) {
+                while (i < n && CLS[p[i]] == C_SEP) i++;
+                Py_ssize_t s = i;
+                unsigned cls = 0, c;
+                while (i < n && (c = CLS[p[i]]) != C_SEP) {
+                    cls |= c;
+                    i++;
+                }
+                if (i == s) break;
+                batch[nb].s = s;
+                batch[nb].n = i - s;
+                batch[nb].cls = cls;
+                if (cls == C_LOWER && self->cbits) {
+                    uint64_t k = word_key(self->sip0, self->sip1, p + s, (size_t)(i - s)) | 1;
+                    batch[nb].key = k;
+                    __builtin_prefetch(self->cache + 2 * (size_t)(k >> (64 - self->cbits)));
+                }
+                nb++;
             }
-            if (i > s && token(self, &st, p + s, i - s, cls, (int32_t)si, pivot) < 0) goto done;
-            if (++since == 4096) {
-                since = 0;
-                if (deadline > 0 && monotonic_now() > deadline) {
-                    late = 1;
-                    break;
+            for (int j = 0; j < nb; j++) {
+                const uint8_t *t = p + batch[j].s;
+                if (batch[j].cls == C_LOWER && self->cbits) {   /* most tokens */
+                    uint64_t k = batch[j].key, v;
+                    uint64_t *slot = self->cache + 2 * (size_t)(k >> (64 - self->cbits));
+                    if (slot[0] == k) {
+                        v = slot[1];
+                    } else {
+                        v = keyed(self, t, batch[j].n);
+                        slot[0] = k;
+                        slot[1] = v;
+                    }
+                    st.size++;
+                    if (emit(&st, v, (int32_t)si, 0) < 0) goto done;
+                } else if (token(self, &st, t, batch[j].n, batch[j].cls, (int32_t)si, pivot) < 0) {
+                    goto done;
                 }
             }
+            if (deadline > 0 && monotonic_now() > deadline) late = 1;
         }
         if (deadline > 0 && monotonic_now() > deadline) late = 1;
     }
