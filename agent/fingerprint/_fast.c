@@ -861,10 +861,13 @@ typedef struct {
 } U64Set;
 
 #define SMALL_SET (1 << 16)
+#define UNSORTED_MAX (1 << 18)   /* a body's token stream as a set, without sorting it */
 
 static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"values", "sorted", NULL};
     PyObject *obj;
-    if (!PyArg_ParseTuple(args, "O", &obj)) return -1;
+    int is_sorted = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", names, &obj, &is_sorted)) return -1;
     if (self->has) {
         PyBuffer_Release(&self->values);
         self->has = 0;
@@ -877,7 +880,11 @@ static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
     }
     Py_ssize_t n = self->values.len / 8;
     const uint64_t *v = self->values.buf;
-    for (Py_ssize_t i = 1; i < n; i++)
+    if (!is_sorted && n > UNSORTED_MAX) {
+        PyErr_SetString(PyExc_ValueError, "unsorted values: at most 2**18");
+        return -1;
+    }
+    for (Py_ssize_t i = 1; i < n && is_sorted; i++)
         if (v[i] < v[i - 1]) {
             PyErr_SetString(PyExc_ValueError, "values must be sorted");
             return -1;
@@ -901,7 +908,7 @@ static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
     PyMem_Free(self->table);
     self->table = NULL;
     self->has_zero = 0;
-    if (n && n <= SMALL_SET) {
+    if (n && (n <= SMALL_SET || !is_sorted)) {
         size_t size = 16;
         while (size < (size_t)n * 4) size *= 2;
         self->table = PyMem_Calloc(size, 8);
@@ -1104,9 +1111,154 @@ done:
     return r;
 }
 
+/* ---------------- EDM candidate rows ---------------- */
+
+/* edm_candidates(at, values, rows, cols, weights, nameparts, name_cols, vocab, min_fields)
+ *   -> (values u64, rows i64, cols u8, names_used)
+ * `at`: positions in the index arrays of the cells whose value is in the body (each (row,
+ * column) cell once). Per row: the weight of its columns found, plus each name column whose
+ * first and last name hashes are both in `vocab` (the body's tokens). Rows reaching
+ * `min_fields` are candidates; returned are the values to look for in the body: their found
+ * cells, and first + last of the name columns that counted. RecordMatcher._candidates_numpy
+ * is the same in numpy (a test pins the two). At most 64 columns (the caller checks). */
+static PyObject *fast_edm_candidates(PyObject *mod, PyObject *args) {
+    Py_buffer ab, vb, rb, cb, wb, pb, nb;
+    PyObject *vocab_obj;
+    long long need;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*OL", &ab, &vb, &rb, &cb, &wb, &pb, &nb, &vocab_obj, &need))
+        return NULL;
+    const int64_t *at = ab.buf, *w = wb.buf, *ncols = nb.buf;
+    const uint64_t *values = vb.buf, *parts = pb.buf;
+    const uint32_t *rows = rb.buf;
+    const uint8_t *cols = cb.buf;
+    Py_ssize_t n = ab.len / 8, ncells = vb.len / 8, nw = wb.len / 8, nn = nb.len / 8;
+    Py_ssize_t nparts = pb.len / 8;
+    U64Set *vocab = NULL;
+    PyObject *result = NULL;
+    struct Row { uint32_t row1; uint32_t names; int64_t weight; uint64_t mask; } *tab = NULL;
+    size_t *slot_of = NULL, *occ = NULL;
+    Vec ov = {NULL, 0, 0, 8}, orow = {NULL, 0, 0, 8}, ocol = {NULL, 0, 0, 1};
+    int names_used = 0;
+    if (vocab_obj != Py_None) {
+        if (!PyObject_TypeCheck(vocab_obj, &U64SetType)) {
+            PyErr_SetString(PyExc_TypeError, "vocab must be a U64Set or None");
+            goto done;
+        }
+        vocab = (U64Set *)vocab_obj;
+    }
+    if (rb.len / 4 != ncells || cb.len != ncells || nw > 64 || nn > 32 || (nn && !vocab)) {
+        PyErr_SetString(PyExc_ValueError, "edm_candidates: inconsistent arrays");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (at[i] < 0 || at[i] >= ncells || cols[at[i]] >= nw) {
+            PyErr_SetString(PyExc_ValueError, "edm_candidates: cell out of range");
+            goto done;
+        }
+    /* The table and the name parts are megabytes, touched at random: every pass prefetches a
+     * few entries ahead so the memory accesses overlap. */
+    size_t size = 64;
+    while (size < (size_t)n * 2) size *= 2;
+    tab = PyMem_Calloc(size, sizeof *tab);
+    slot_of = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *slot_of);
+    occ = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *occ);
+    if (!tab || !slot_of || !occ) {
+        PyErr_NoMemory();
+        goto done;
+    }
+#define AHEAD 16
+#define HOME(r1) ((size_t)(((uint64_t)(r1) * 0x9E3779B97F4A7C15ULL) >> 40) & (size - 1))
+    Py_ssize_t nocc = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) __builtin_prefetch(&tab[HOME(rows[at[i + AHEAD]] + 1)], 1);
+        uint32_t r1 = rows[at[i]] + 1;
+        size_t j = HOME(r1);
+        while (tab[j].row1 && tab[j].row1 != r1) j = (j + 1) & (size - 1);
+        if (!tab[j].row1) {
+            tab[j].row1 = r1;
+            occ[nocc++] = j;
+        }
+        slot_of[i] = j;
+        uint8_t c = cols[at[i]];
+        if (!((tab[j].mask >> c) & 1)) {
+            tab[j].mask |= 1ULL << c;
+            tab[j].weight += w[c];
+        }
+    }
+    for (Py_ssize_t q = 0; q < nocc && nn; q++) {
+        if (q + AHEAD < nocc) {
+            uint64_t ra = tab[occ[q + AHEAD]].row1 - 1;
+            size_t pa = (size_t)(ra * (uint64_t)nn) * 2;
+            if (pa < (size_t)nparts) __builtin_prefetch(&parts[pa]);
+        }
+        struct Row *e = &tab[occ[q]];
+        uint64_t r = e->row1 - 1;
+        for (Py_ssize_t k = 0; k < nn; k++) {
+            int64_t c = ncols[k];
+            if (c < 0 || c >= nw || ((e->mask >> c) & 1)) continue;
+            size_t at2 = (size_t)(r * (uint64_t)nn + (uint64_t)k) * 2;
+            if (at2 + 1 >= (size_t)nparts) continue;
+            uint64_t f = parts[at2], l = parts[at2 + 1];
+            if (f && set_has(vocab, f) && set_has(vocab, l)) {
+                e->names |= 1u << k;
+                e->weight += w[c];
+            }
+        }
+    }
+    /* the cells of candidate rows, then their names */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) __builtin_prefetch(&tab[slot_of[i + AHEAD]]);
+        struct Row *e = &tab[slot_of[i]];
+        if (e->weight < need) continue;
+        int64_t r = e->row1 - 1;
+        if (vec_push(&ov, &values[at[i]]) < 0 || vec_push(&orow, &r) < 0 || vec_push(&ocol, &cols[at[i]]) < 0)
+            goto done;
+    }
+    for (Py_ssize_t q = 0; q < nocc; q++) {
+        struct Row *e = &tab[occ[q]];
+        if (e->weight < need || !e->names) continue;
+        int64_t r = e->row1 - 1;
+        for (Py_ssize_t k = 0; k < nn; k++) {
+            if (!((e->names >> k) & 1)) continue;
+            size_t at2 = (size_t)((uint64_t)r * (uint64_t)nn + (uint64_t)k) * 2;
+            uint64_t v = parts[at2] + parts[at2 + 1];
+            uint8_t c = (uint8_t)ncols[k];
+            if (vec_push(&ov, &v) < 0 || vec_push(&orow, &r) < 0 || vec_push(&ocol, &c) < 0) goto done;
+            names_used = 1;
+        }
+    }
+#undef HOME
+#undef AHEAD
+    {
+        PyObject *a = vec_bytearray(&ov), *b = vec_bytearray(&orow), *c = vec_bytearray(&ocol);
+        if (a && b && c) result = Py_BuildValue("(NNNO)", a, b, c, names_used ? Py_True : Py_False);
+        else {
+            Py_XDECREF(a);
+            Py_XDECREF(b);
+            Py_XDECREF(c);
+        }
+    }
+done:
+    PyMem_Free(tab);
+    PyMem_Free(slot_of);
+    PyMem_Free(occ);
+    PyMem_Free(ov.p);
+    PyMem_Free(orow.p);
+    PyMem_Free(ocol.p);
+    PyBuffer_Release(&ab);
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&rb);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&wb);
+    PyBuffer_Release(&pb);
+    PyBuffer_Release(&nb);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"prepare", fast_prepare, METH_VARARGS, "tokens.prepare in C"},
     {"row_windows", fast_row_windows, METH_VARARGS, "first matching window of each row's hits"},
+    {"edm_candidates", fast_edm_candidates, METH_VARARGS, "EDM candidate rows and their values"},
     {NULL}};
 
 static struct PyModuleDef fast_module = {PyModuleDef_HEAD_INIT, "agent.fingerprint._fast",

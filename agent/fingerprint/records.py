@@ -215,6 +215,7 @@ class RecordMatcher:
         self._parts = np.asarray(arrays["nameparts"], np.uint64)
         self._words = np.asarray(arrays["words"], np.uint64)        # sorted
         self._name_cols = list(manifest["name_columns"])
+        self._name_col_ids = np.array(self._name_cols, np.int64)
         self._hasher = hasher or T.TokenHasher(key)   # one per key: its word cache is shared
         self._weights = [c.weight for c in self.columns]
         self._weight_of = np.array(self._weights, np.int64)
@@ -251,6 +252,17 @@ class RecordMatcher:
             return None
         if not len(singles):
             return _NOTHING
+        if self._compiled and len(self.columns) <= 64 and len(self._name_cols) <= 32:
+            at, _ = T.postings(self._values, singles)
+            vocab = view.vocabulary_set() if self._name_cols else None
+            values, rows, cols, names = T._fast.edm_candidates(
+                at.astype(np.int64), self._values, self._rows, self._cols, self._weight_of,
+                self._parts, self._name_col_ids, vocab, self.min_fields)
+            return _Wanted(np.frombuffer(values, np.uint64), np.frombuffer(rows, np.int64),
+                           np.frombuffer(cols, np.uint8), names)
+        return self._candidates_numpy(singles, view)
+
+    def _candidates_numpy(self, singles: np.ndarray, view: T.TokenView) -> _Wanted:
         vals, rows, cols = self._postings(singles)
         # weight per row from its distinct columns (a date shared by 30 rows is 30 postings)
         pairs = T.distinct(rows.astype(np.int64) << 8 | cols)      # sorted by row
@@ -297,7 +309,7 @@ class RecordMatcher:
         if len(self._word_set):
             at = self._word_set.find(view.stream)
             if len(at):
-                singles = np.union1d(singles, view.stream[at])
+                singles = T.distinct(np.concatenate((singles, view.stream[at])))
         wanted = self._candidates(singles, view)
         if wanted is not None and not len(wanted.values):
             return []

@@ -467,6 +467,13 @@ class TokenView:
                 rare.add(v)
         return v
 
+    def vocabulary_set(self):
+        """The body's tokens as a ``_fast.U64Set`` (compiled path only): unsorted for up to
+        2**18 tokens (a table, no sort), else the sorted vocabulary."""
+        if len(self.stream) <= 1 << 18:
+            return _fast.U64Set(self.stream, False)
+        return _fast.U64Set(self.vocabulary)
+
     @property
     def vocabulary(self) -> np.ndarray:
         """The distinct canonical token hashes, sorted."""
