@@ -155,6 +155,19 @@ static inline int vec_push(Vec *v, const void *x) {
     return 0;
 }
 
+/* Typed pushes: a constant-size store, no memcpy call (the tokenizer makes one per token). */
+static inline int push_u64(Vec *v, uint64_t x) {
+    if (v->n == v->cap && vec_reserve(v, 1) < 0) return -1;
+    ((uint64_t *)v->p)[v->n++] = x;
+    return 0;
+}
+
+static inline int push_i32(Vec *v, int32_t x) {
+    if (v->n == v->cap && vec_reserve(v, 1) < 0) return -1;
+    ((int32_t *)v->p)[v->n++] = x;
+    return 0;
+}
+
 static PyObject *vec_bytearray(Vec *v) {
     return PyByteArray_FromStringAndSize(v->p ? v->p : "", v->n * v->item);
 }
@@ -562,8 +575,8 @@ typedef struct {
 } ViewState;
 
 static inline int emit(ViewState *st, uint64_t v, int32_t seg, int rare) {
-    if (vec_push(&st->stream, &v) < 0 || vec_push(&st->seg, &seg) < 0) return -1;
-    if (rare && vec_push(&st->rare, &v) < 0) return -1;
+    if (push_u64(&st->stream, v) < 0 || push_i32(&st->seg, seg) < 0) return -1;
+    if (rare && push_u64(&st->rare, v) < 0) return -1;
     return 0;
 }
 
