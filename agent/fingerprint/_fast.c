@@ -456,6 +456,7 @@ typedef struct {
     uint64_t sip0, sip1;
     uint64_t *cache;        /* 2**cbits slots of (word key, keyed hash): one cache line */
     unsigned cbits;
+    int ready;
 } Hasher;
 
 static uint64_t keyed(Hasher *self, const uint8_t *p, Py_ssize_t n) {
@@ -486,6 +487,10 @@ static int Hasher_init(Hasher *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"token_key", "cache_bits", "sip_key", NULL};
     Py_buffer key, sip;
     unsigned cbits = 20;
+    if (self->ready) {      /* other threads may be reading the cache: never swapped under them */
+        PyErr_SetString(PyExc_TypeError, "Hasher is already initialised");
+        return -1;
+    }
     if (!PyArg_ParseTupleAndKeywords(args, kw, "y*Iy*", names, &key, &cbits, &sip)) return -1;
     int bad = key.len < 1 || key.len > 64 || sip.len != 16 || cbits > 28;
     if (!bad) {
@@ -514,6 +519,13 @@ static int Hasher_init(Hasher *self, PyObject *args, PyObject *kw) {
             return -1;
         }
     }
+    self->ready = 1;
+    return 0;
+}
+
+static int hasher_ready(Hasher *self) {
+    if (self->ready) return 1;
+    PyErr_SetString(PyExc_TypeError, "Hasher was not initialised");
     return 0;
 }
 
@@ -528,6 +540,7 @@ static void Hasher_dealloc(Hasher *self) {
 
 static PyObject *Hasher_hash(Hasher *self, PyObject *arg) {
     Py_buffer b;
+    if (!hasher_ready(self)) return NULL;
     if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
     uint64_t v = keyed(self, (const uint8_t *)b.buf, b.len);
     PyBuffer_Release(&b);
@@ -551,6 +564,7 @@ static inline uint64_t word_hash(Hasher *self, const uint8_t *p, Py_ssize_t n) {
  * numbers never enter it. Tells nothing about the value. */
 static PyObject *Hasher_cached(Hasher *self, PyObject *arg) {
     Py_buffer b;
+    if (!hasher_ready(self)) return NULL;
     if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
     int hit = 0;
     if (self->cbits) {
@@ -702,7 +716,8 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
     PyObject *segments, *fold;
     int pivot;
     double deadline;
-    if (!PyArg_ParseTuple(args, "OidO", &segments, &pivot, &deadline, &fold)) return NULL;
+    if (!hasher_ready(self) || !PyArg_ParseTuple(args, "OidO", &segments, &pivot, &deadline, &fold))
+        return NULL;
     PyObject *seq = PySequence_Fast(segments, "segments must be a sequence of bytes");
     if (!seq) return NULL;
     ViewState st = {{NULL, 0, 0, 8}, {NULL, 0, 0, 4}, {NULL, 0, 0, 8}, NULL, fold, 0};
@@ -881,9 +896,9 @@ static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
     PyObject *obj;
     int is_sorted = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", names, &obj, &is_sorted)) return -1;
-    if (self->has) {
-        PyBuffer_Release(&self->values);
-        self->has = 0;
+    if (self->has) {    /* matcher threads may be reading it: never swapped under them */
+        PyErr_SetString(PyExc_TypeError, "U64Set is already initialised");
+        return -1;
     }
     if (PyObject_GetBuffer(obj, &self->values, PyBUF_C_CONTIGUOUS) < 0) return -1;
     self->has = 1;
@@ -973,8 +988,15 @@ static inline int set_has(U64Set *self, uint64_t x) {
 }
 
 /* find(values) -> bytearray of i64: the positions i where values[i] is in the set. */
+static int set_ready(U64Set *self) {
+    if (self->bits) return 1;
+    PyErr_SetString(PyExc_TypeError, "U64Set was not initialised");
+    return 0;
+}
+
 static PyObject *U64Set_find(U64Set *self, PyObject *arg) {
     Py_buffer b;
+    if (!set_ready(self)) return NULL;
     if (PyObject_GetBuffer(arg, &b, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     Vec out = {NULL, 0, 0, 8};
     const uint64_t *q = b.buf;
@@ -997,6 +1019,7 @@ done:
 static PyObject *U64Set_grams(U64Set *self, PyObject *args) {
     Py_buffer b;
     int k;
+    if (!set_ready(self)) return NULL;
     if (!PyArg_ParseTuple(args, "y*i", &b, &k)) return NULL;
     Vec g = {NULL, 0, 0, 8}, at = {NULL, 0, 0, 8}, keep = {NULL, 0, 0, 8}, where = {NULL, 0, 0, 8};
     const uint64_t *s = b.buf;
@@ -1158,6 +1181,7 @@ static PyObject *fast_edm_candidates(PyObject *mod, PyObject *args) {
             goto done;
         }
         vocab = (U64Set *)vocab_obj;
+        if (!set_ready(vocab)) goto done;
     }
     if (rb.len / 4 != ncells || cb.len != ncells || nw > 64 || nn > 32 || (nn && !vocab)) {
         PyErr_SetString(PyExc_ValueError, "edm_candidates: inconsistent arrays");

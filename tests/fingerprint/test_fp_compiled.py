@@ -197,3 +197,26 @@ def test_edm_matching_is_the_same_compiled_and_in_numpy(columns, min_fields):
         matched += len(hits_fast)
     assert matched >= 6 * 15 * 0.8      # the leaked rows are found (reformatted)
     assert compared or fast._multi_weight >= fast.min_fields
+
+
+@needs_fast
+def test_compiled_objects_refuse_misuse():
+    """Matcher threads share these objects: re-initialising one under them would free memory
+    they read, and an uninitialised one has no tables. Both are errors, never a crash."""
+    h = T._fast.Hasher(b"k" * 32, 4, b"s" * 16)
+    with pytest.raises(TypeError, match="already"):
+        h.__init__(b"k" * 32, 4, b"s" * 16)
+    s = T._fast.U64Set(np.array([1, 2], np.uint64))
+    with pytest.raises(TypeError, match="already"):
+        s.__init__(np.array([3], np.uint64))
+    assert s.find(np.array([2, 3], np.uint64)) == bytearray((1).to_bytes(8, "little"))
+    bare_h = T._fast.Hasher.__new__(T._fast.Hasher)
+    bare_s = T._fast.U64Set.__new__(T._fast.U64Set)
+    with pytest.raises(TypeError, match="not initialised"):
+        bare_h.view([b"x"], 26, 0.0, T.canonical)
+    with pytest.raises(TypeError, match="not initialised"):
+        bare_s.find(np.array([1], np.uint64))
+    with pytest.raises(ValueError):
+        T._fast.Hasher(b"", 4, b"s" * 16)
+    with pytest.raises(ValueError, match="unsorted"):
+        T._fast.U64Set(np.zeros((1 << 18) + 1, np.uint64), False)
