@@ -356,12 +356,16 @@ static int month_date_at(const uint8_t *p, Py_ssize_t i, Py_ssize_t s, int *mon,
     return 0;
 }
 
+static double monotonic_now(void);
+
 /* tokens._month_dates: "january 2, 1990" / "2 jan 1990" -> " 1990-01-02 ". Writes the
- * rewritten text to out (at most n + 12 bytes per rewrite... never longer than the input plus
- * 2 per rewrite); returns its length, or -1 when nothing was rewritten. */
-static Py_ssize_t month_dates(const uint8_t *p, Py_ssize_t n, int pivot, Vec *out) {
+ * rewritten text to out; returns its length, -1 when nothing was rewritten, -2 on a memory
+ * error, -3 when `deadline` (0: none) passed: a text of nothing but "jan 1 1990" costs a
+ * lookback per year, so the clock is read every 1024 of them. */
+static Py_ssize_t month_dates(const uint8_t *p, Py_ssize_t n, int pivot, Vec *out, double deadline) {
     Py_ssize_t last = 0, s = 0;
     int any = 0;
+    unsigned looks = 0;
     out->n = 0;
     while (s + 4 <= n) {
         /* (?:19|20)\d\d\b found left to right, non-overlapping; most bytes are not 1 or 2 */
@@ -383,6 +387,7 @@ static Py_ssize_t month_dates(const uint8_t *p, Py_ssize_t n, int pivot, Vec *ou
         if (year_at < last || (year_at > 0 && IS_DIGIT(p[year_at - 1]))) continue;
         /* the pattern ends in \s+ right before the year, after a day or a month word */
         if (year_at < 2 || !SPACE[p[year_at - 1]]) continue;
+        if (++looks % 1024 == 0 && deadline > 0 && monotonic_now() > deadline) return -3;
         Py_ssize_t lo = year_at - 24 > last ? year_at - 24 : last;
         int mon = 0;
         long day = 0;
@@ -744,8 +749,12 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
         }
         paren = memchr(src, '(', (size_t)n) != NULL;
         PyBuffer_Release(&b);
-        Py_ssize_t dn = month_dates(p, n, pivot, &dated);
+        Py_ssize_t dn = month_dates(p, n, pivot, &dated, deadline);
         if (dn == -2) goto done;
+        if (dn == -3) {
+            late = 1;
+            break;
+        }
         if (dn >= 0) {
             p = (uint8_t *)dated.p;
             n = dn;
@@ -840,7 +849,7 @@ static PyObject *fast_prepare(PyObject *mod, PyObject *args) {
         uint8_t *p = (uint8_t *)low.p;
         const uint8_t *src = b.buf;
         for (Py_ssize_t i = 0; i < b.len; i++) p[i] = (src[i] >= 'A' && src[i] <= 'Z') ? src[i] + 32 : src[i];
-        Py_ssize_t n = b.len, dn = month_dates(p, n, pivot, &dated);
+        Py_ssize_t n = b.len, dn = month_dates(p, n, pivot, &dated, 0);
         if (dn != -2) {
             if (dn >= 0) {
                 p = (uint8_t *)dated.p;

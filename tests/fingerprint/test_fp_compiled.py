@@ -220,3 +220,19 @@ def test_compiled_objects_refuse_misuse():
         T._fast.Hasher(b"", 4, b"s" * 16)
     with pytest.raises(ValueError, match="unsorted"):
         T._fast.U64Set(np.zeros((1 << 18) + 1, np.uint64), False)
+
+
+@needs_fast
+def test_view_of_nothing_but_month_dates_stops_at_its_deadline():
+    """Every year in "jan 1 1990 jan 1 1990 ..." costs a lookback before any token is made:
+    the deadline is read during that pass too."""
+    import time
+
+    from agent.fingerprint.model import DeadlineExceeded
+
+    body = b"jan 1 1990 " * 1_500_000          # 16.5 MB
+    h = T.TokenHasher(b"k" * 32)
+    t = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        T.TokenView([body], h, deadline=time.monotonic() + 0.005)
+    assert time.monotonic() - t < 0.5
