@@ -23,6 +23,10 @@ values in the token stream: single tokens, and names as adjacent pairs or pairs 
 words, or a name alone enough), walk every n-gram of the body against the whole index instead.
 Hits are grouped by row and a row matches when hits inside one window of ``window`` tokens
 reach ``min_fields`` (one token position counts for one column only).
+
+Cost: the per-row work (candidate rows of step 1, the window test of step 2) is done by
+``_fast`` (``edm_candidates``, ``row_windows``) when built; the numpy/Python forms here are the
+reference and the fallback, and tests pin the two equal.
 """
 
 from __future__ import annotations
@@ -195,8 +199,9 @@ def build_records(rows: Iterable[Sequence[object]], header: Sequence[str],
 class RecordMatcher:
     """EDM matcher over one loaded index; immutable after construction, so thread-safe.
 
-    The index arrays are numpy arrays (``storage``); lookups are binary searches over the
-    sorted values, never a hash set of millions of Python ints.
+    The index arrays are numpy arrays (``storage``); lookups go through ``tokens.SortedSet``
+    (a bitmap in front of a binary search over the sorted values), never a hash set of
+    millions of Python ints.
     """
 
     kind = "edm"
