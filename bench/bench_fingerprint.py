@@ -239,6 +239,36 @@ def throughput(inspectors, bodies, repeat: int) -> list[float]:
     return best
 
 
+def stages(matchers, bodies, repeat: int) -> None:
+    """Where the added time goes, per body type: the token view (tokenise, canonical forms,
+    keyed hashes), then each matcher given that view (best of ``repeat`` CPU times)."""
+    from agent.extract.model import Segment
+    from agent.fingerprint.records import token_view
+
+    hasher = matchers[0]._hasher
+    print(f"\nstages, us per body (compiled module: {'yes' if T._fast is not None else 'NO'}):")
+    print(f"  {'body type':<12} {'view':>8} " + " ".join(f"{m.name:>20}" for m in matchers))
+    for name in ("json posts", "text", "csv records"):
+        segs = [[Segment(b, "body")] for b, _ in bodies[name]]
+        shared = [{("tokens", m.key_id): token_view(s, hasher, m.key_id, None) for m in matchers}
+                  for s in segs]
+        cols = [_per_body([(T.TokenView, ([s[0].data], hasher)) for s in segs], repeat)]
+        cols += [_per_body([(m.match, (s, None, sh)) for s, sh in zip(segs, shared, strict=True)],
+                           repeat) for m in matchers]
+        print(f"  {name:<12} {cols[0]:8.1f} " + " ".join(f"{c:20.1f}" for c in cols[1:]))
+
+
+def _per_body(calls, repeat: int) -> float:
+    """Best CPU time of ``calls`` (function, args) over ``repeat`` runs, in us per call."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.process_time()
+        for f, a in calls:
+            f(*a)
+        best = min(best, time.process_time() - t)
+    return best / len(calls) * 1e6
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -294,6 +324,7 @@ def main() -> int:
         print(f"  {'all':<12} {tot_mb:6.2f} {tot_mb / tot_off:8.1f} {tot_mb / tot_on:8.1f} "
               f"{ratio:5.2f}x  {'PASS' if ratio <= TARGET_RATIO else 'FAIL'} (target <= "
               f"{TARGET_RATIO:.0f}x)")
+        stages(matchers, bodies, args.repeat)
         check = fp.inspect(bodies["matching"][0][0], content_type="text/csv")
         hit = check.detections.get("EDM:clerk_records")
         print(f"\nsanity: 25 leaked rows -> EDM:clerk_records count {hit.count if hit else 0}")
