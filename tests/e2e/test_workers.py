@@ -5,16 +5,31 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 
 from harness import DLP_AGENT, Agent, free_port, send, stop, wait_port
 
 
+def free_pair() -> int:
+    """A port p with p + 1 free too (worker i listens on base + i): a lone free port's neighbour
+    can be some client's ephemeral port, and the second worker then cannot bind."""
+    for _ in range(200):
+        p = free_port()
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", p + 1))
+        except OSError:
+            continue
+        return p
+    raise RuntimeError("no two free ports in a row")
+
+
 def test_two_workers(tmp_path, fakenet):
-    base, mbase = free_port(), free_port()
-    while base + 1 == mbase or mbase + 1 == base:
-        mbase = free_port()
+    base, mbase = free_pair(), free_pair()
+    while abs(base - mbase) < 2:
+        mbase = free_pair()
     log = tmp_path / "sup.log"
     proc = subprocess.Popen([DLP_AGENT, "run", "--workers", "2", "--listen-port", str(base),
                              "--metrics-port", str(mbase), "--db", str(tmp_path / "d.sqlite"),
