@@ -897,6 +897,8 @@ typedef struct {
     int has;
 } U64Set;
 
+static PyTypeObject U64SetType;
+
 #define SMALL_SET (1 << 16)
 #define UNSORTED_MAX (1 << 18)   /* a body's token stream as a set, without sorting it */
 
@@ -1074,9 +1076,62 @@ done:
     return r;
 }
 
+/* grams_in(stream, k, found) -> (values, starts): the k-gram sums of the stream without this
+ * set's members (the common words) that are members of `found` (a document index's
+ * fingerprints), and the stream position where each starts. One pass, no intermediate arrays:
+ * most bodies share no k-gram with any protected document. */
+static PyObject *U64Set_grams_in(U64Set *self, PyObject *args) {
+    Py_buffer b;
+    int k;
+    PyObject *found_obj;
+    if (!set_ready(self)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*iO!", &b, &k, &U64SetType, &found_obj)) return NULL;
+    U64Set *found = (U64Set *)found_obj;
+    const uint64_t *s = b.buf;
+    Py_ssize_t n = b.len / 8;
+    Vec vals = {NULL, 0, 0, 8}, starts = {NULL, 0, 0, 8};
+    PyObject *r = NULL;
+    if (k < 1 || k > 16) {
+        PyErr_SetString(PyExc_ValueError, "k must be 1..16");
+        goto done;
+    }
+    if (!set_ready(found)) goto done;
+    uint64_t ring[16];
+    int64_t at[16];
+    uint64_t sum = 0;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (set_has(self, s[i])) continue;
+        int slot = (int)(kept % k);
+        if (kept >= k) sum -= ring[slot];
+        ring[slot] = s[i];
+        at[slot] = i;
+        sum += s[i];
+        kept++;
+        if (kept >= k && set_has(found, sum)) {
+            /* the oldest token of the window starts the k-gram: the slot after this one */
+            if (push_u64(&vals, sum) < 0 || push_u64(&starts, (uint64_t)at[kept % k]) < 0) goto done;
+        }
+    }
+    {
+        PyObject *a = vec_bytearray(&vals), *w = vec_bytearray(&starts);
+        if (a && w) r = Py_BuildValue("(NN)", a, w);
+        else {
+            Py_XDECREF(a);
+            Py_XDECREF(w);
+        }
+    }
+done:
+    PyBuffer_Release(&b);
+    PyMem_Free(vals.p);
+    PyMem_Free(starts.p);
+    return r;
+}
+
 static PyMethodDef U64Set_methods[] = {
     {"find", (PyCFunction)U64Set_find, METH_O, "positions of the values that are members"},
     {"grams", (PyCFunction)U64Set_grams, METH_VARARGS, "k-gram sums of a stream without members"},
+    {"grams_in", (PyCFunction)U64Set_grams_in, METH_VARARGS, "those k-gram sums found in another set"},
     {NULL}};
 
 static PyTypeObject U64SetType = {

@@ -171,12 +171,11 @@ class DocumentMatcher:
     def match(self, segments: Sequence[Segment], deadline: float | None = None,
               shared: dict | None = None) -> list[IndexHit]:
         view = token_view(segments, self._hasher, self.key_id, shared, deadline)
-        grams, starts = self._common.grams(view.stream, self.k)
-        at = self._fp_set.find(grams)
-        if len(at) < self.min_matches:
+        hits, starts = self._common.grams_in(view.stream, self.k, self._fp_set)
+        if len(hits) < self.min_matches:
             return []
         _check(deadline)
-        values = T.distinct(grams[at])
+        values = T.distinct(hits)
         idx, _ = T.postings(self._fps, values)
         docs, fps = self._fdocs[idx], self._fps[idx]      # (fingerprint, document): distinct
         counts = np.bincount(docs, minlength=len(self.documents))
@@ -184,7 +183,7 @@ class DocumentMatcher:
         out = []
         for d in sorted(found, key=lambda d: -counts[d] / self._totals[d]):
             mine = np.sort(fps[docs == d])
-            first = int(at[np.argmax(T.member(grams[at], mine))])
+            first = int(np.argmax(T.member(hits, mine)))
             info = self.documents[d]
             out.append(IndexHit(self.name, f"doc {info['id']}",
                                 view.where(int(starts[first]), segments),

@@ -517,6 +517,15 @@ class SortedSet:
         g = np_window_sums(stream[where], k)
         return g, where[:len(g)]
 
+    def grams_in(self, stream: np.ndarray, k: int, found: SortedSet) -> tuple[np.ndarray, np.ndarray]:
+        """The k-grams of ``grams`` that are members of ``found``: (sums, stream starts)."""
+        if self._c is not None and found._c is not None:
+            v, at = self._c.grams_in(np.ascontiguousarray(stream, np.uint64), k, found._c)
+            return np.frombuffer(v, np.uint64), np.frombuffer(at, np.int64)
+        g, starts = self.grams(stream, k)
+        at = found.find(g)
+        return g[at], starts[at]
+
 
 def distinct(values: np.ndarray) -> np.ndarray:
     """The sorted distinct values (np.unique's hash table is ~3x slower than a sort here)."""
