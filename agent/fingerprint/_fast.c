@@ -172,6 +172,26 @@ static PyObject *vec_bytearray(Vec *v) {
     return PyByteArray_FromStringAndSize(v->p ? v->p : "", v->n * v->item);
 }
 
+/* A tuple of bytearray copies of the n vectors, then `extra` when not NULL (a new reference,
+ * stolen either way). NULL with an exception on failure. */
+static PyObject *vecs_tuple(int n, Vec *const *vecs, PyObject *extra) {
+    PyObject *t = PyTuple_New(n + (extra != NULL));
+    if (!t) {
+        Py_XDECREF(extra);
+        return NULL;
+    }
+    if (extra) PyTuple_SET_ITEM(t, n, extra);
+    for (int i = 0; i < n; i++) {
+        PyObject *b = vec_bytearray(vecs[i]);
+        if (!b) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, b);
+    }
+    return t;
+}
+
 /* ---------------- character classes (bytes after lower-casing) ---------------- */
 
 enum { C_LOWER = 1, C_DIGIT = 2, C_EDGE = 4, C_OTHER = 8, C_SEP = 16 };
@@ -458,7 +478,7 @@ typedef struct {
     uint64_t h_init[8];     /* parameter block applied, key block not yet compressed */
     uint64_t h_key[8];      /* after the key block: the state every token starts from */
     uint8_t key_block[128];
-    uint64_t sip0, sip1;
+    uint64_t seed0, seed1;  /* the word keys' random per-process seed */
     uint64_t *cache;        /* 2**cbits slots of (word key, keyed hash): one cache line */
     unsigned cbits;
     int ready;
@@ -489,15 +509,15 @@ static uint64_t keyed(Hasher *self, const uint8_t *p, Py_ssize_t n) {
 }
 
 static int Hasher_init(Hasher *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"token_key", "cache_bits", "sip_key", NULL};
-    Py_buffer key, sip;
+    static char *names[] = {"token_key", "cache_bits", "seed", NULL};
+    Py_buffer key, seed;
     unsigned cbits = 20;
     if (self->ready) {      /* other threads may be reading the cache: never swapped under them */
         PyErr_SetString(PyExc_TypeError, "Hasher is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*Iy*", names, &key, &cbits, &sip)) return -1;
-    int bad = key.len < 1 || key.len > 64 || sip.len != 16 || cbits > 28;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*Iy*", names, &key, &cbits, &seed)) return -1;
+    int bad = key.len < 1 || key.len > 64 || seed.len != 16 || cbits > 28;
     if (!bad) {
         for (int i = 0; i < 8; i++) self->h_init[i] = B2_IV[i];
         self->h_init[0] ^= 0x01010000ULL ^ ((uint64_t)key.len << 8) ^ 8ULL;
@@ -505,17 +525,15 @@ static int Hasher_init(Hasher *self, PyObject *args, PyObject *kw) {
         memcpy(self->key_block, key.buf, (size_t)key.len);
         memcpy(self->h_key, self->h_init, sizeof self->h_key);
         b2_compress(self->h_key, self->key_block, 128, 0);
-        self->sip0 = load64((const uint8_t *)sip.buf);
-        self->sip1 = load64((const uint8_t *)sip.buf + 8);
+        self->seed0 = load64((const uint8_t *)seed.buf);
+        self->seed1 = load64((const uint8_t *)seed.buf + 8);
     }
     PyBuffer_Release(&key);
-    PyBuffer_Release(&sip);
+    PyBuffer_Release(&seed);
     if (bad) {
-        PyErr_SetString(PyExc_ValueError, "token_key 1..64 bytes, sip_key 16 bytes, cache_bits <= 28");
+        PyErr_SetString(PyExc_ValueError, "token_key 1..64 bytes, seed 16 bytes, cache_bits <= 28");
         return -1;
     }
-    PyMem_Free(self->cache);
-    self->cache = NULL;
     self->cbits = cbits;
     if (cbits) {
         self->cache = PyMem_Calloc((size_t)2 << cbits, 8);
@@ -552,17 +570,28 @@ static PyObject *Hasher_hash(Hasher *self, PyObject *arg) {
     return PyLong_FromUnsignedLongLong(v);
 }
 
-/* A plain word's hash through the cache. The slot is taken from the word key's high bits and
- * holds the full 64-bit key (0 marks an empty slot). */
-static inline uint64_t word_hash(Hasher *self, const uint8_t *p, Py_ssize_t n) {
-    if (!self->cbits) return keyed(self, p, n);
-    uint64_t k = word_key(self->sip0, self->sip1, p, (size_t)n) | 1;
-    uint64_t *slot = self->cache + 2 * (size_t)(k >> (64 - self->cbits));
+/* The word cache: a word's 64-bit key (never 0: 0 marks an empty slot) picks its slot by its
+ * high bits, and the slot holds the whole key beside the keyed hash. Only with cbits > 0. */
+static inline uint64_t cache_key(Hasher *self, const uint8_t *p, Py_ssize_t n) {
+    return word_key(self->seed0, self->seed1, p, (size_t)n) | 1;
+}
+
+static inline uint64_t *cache_slot(Hasher *self, uint64_t k) {
+    return self->cache + 2 * (size_t)(k >> (64 - self->cbits));
+}
+
+/* A plain word's keyed hash through the cache, its key already made (and its slot prefetched). */
+static inline uint64_t cached_hash(Hasher *self, uint64_t k, const uint8_t *p, Py_ssize_t n) {
+    uint64_t *slot = cache_slot(self, k);
     if (slot[0] == k) return slot[1];
     uint64_t v = keyed(self, p, n);
     slot[0] = k;
     slot[1] = v;
     return v;
+}
+
+static inline uint64_t word_hash(Hasher *self, const uint8_t *p, Py_ssize_t n) {
+    return self->cbits ? cached_hash(self, cache_key(self, p, n), p, n) : keyed(self, p, n);
 }
 
 /* cached(word) -> bool: whether the cache holds this (lowered, stripped) token. For tests: that
@@ -573,8 +602,8 @@ static PyObject *Hasher_cached(Hasher *self, PyObject *arg) {
     if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
     int hit = 0;
     if (self->cbits) {
-        uint64_t k = word_key(self->sip0, self->sip1, b.buf, (size_t)b.len) | 1;
-        hit = self->cache[2 * (size_t)(k >> (64 - self->cbits))] == k;
+        uint64_t k = cache_key(self, b.buf, b.len);
+        hit = cache_slot(self, k)[0] == k;
     }
     PyBuffer_Release(&b);
     return PyBool_FromLong(hit);
@@ -660,12 +689,11 @@ fail:
     return -1;
 }
 
-static int token(Hasher *self, ViewState *st, const uint8_t *raw, Py_ssize_t rn, unsigned cls,
-                 int32_t seg, int pivot) {
+static int token(Hasher *self, ViewState *st, const uint8_t *raw, Py_ssize_t rn, int32_t seg,
+                 int pivot) {
     const uint8_t *t = raw;
     Py_ssize_t n = rn;
     st->size++;
-    if (cls == C_LOWER) return emit(st, word_hash(self, t, n), seg, 0);   /* most tokens */
     while (n && EDGE[t[0]]) t++, n--;
     while (n && EDGE[t[n - 1]]) n--;
     if (!n) return 0;
@@ -713,6 +741,32 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* tokens.prepare but for the separators (the tokenizer splits on them itself, prepare() below
+ * translates them): lower-cases src into `low`, rewrites multi-word dates (into `dated`) and
+ * (914) phones. *out, *outn: the text to split. 0; -2 on a memory error (raised); -3 when the
+ * deadline passed. */
+static int prepare_text(const uint8_t *src, Py_ssize_t n, int pivot, double deadline, Vec *low,
+                        Vec *dated, uint8_t **out, Py_ssize_t *outn) {
+    low->n = 0;
+    if (vec_reserve(low, n + 1) < 0) return -2;
+    uint8_t *p = (uint8_t *)low->p;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint8_t c = src[i];
+        p[i] = c + ((uint8_t)((unsigned)(c - 'A') < 26u) << 5);
+    }
+    int paren = memchr(src, '(', (size_t)n) != NULL;
+    Py_ssize_t dn = month_dates(p, n, pivot, dated, deadline);
+    if (dn == -2 || dn == -3) return (int)dn;
+    if (dn >= 0) {
+        p = (uint8_t *)dated->p;
+        n = dn;
+    }
+    if (paren) n = paren_phones(p, n);
+    *out = p;
+    *outn = n;
+    return 0;
+}
+
 /* view(segments, pivot, deadline, fold) -> (stream, segment_of, rare, size) or None when the
  * deadline (time.monotonic(); 0 for none) passed. stream: u64 canonical hashes in reading order,
  * segment_of: i32 per stream entry, rare: sorted distinct u64 hashes of canonical tokens that
@@ -734,32 +788,15 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
     for (Py_ssize_t si = 0; si < PySequence_Fast_GET_SIZE(seq) && !late; si++) {
         Py_buffer b;
         if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, si), &b, PyBUF_SIMPLE) < 0) goto done;
-        Py_ssize_t n = b.len;
-        low.n = 0;
-        if (vec_reserve(&low, n + 1) < 0) {
-            PyBuffer_Release(&b);
-            goto done;
-        }
-        const uint8_t *src = b.buf;
-        uint8_t *p = (uint8_t *)low.p;
-        int paren = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint8_t c = src[i];
-            p[i] = c + ((uint8_t)((unsigned)(c - 'A') < 26u) << 5);
-        }
-        paren = memchr(src, '(', (size_t)n) != NULL;
+        uint8_t *p;
+        Py_ssize_t n;
+        int rc = prepare_text(b.buf, b.len, pivot, deadline, &low, &dated, &p, &n);
         PyBuffer_Release(&b);
-        Py_ssize_t dn = month_dates(p, n, pivot, &dated, deadline);
-        if (dn == -2) goto done;
-        if (dn == -3) {
+        if (rc == -2) goto done;
+        if (rc == -3) {
             late = 1;
             break;
         }
-        if (dn >= 0) {
-            p = (uint8_t *)dated.p;
-            n = dn;
-        }
-        if (paren) n = paren_phones(p, n);
         /* Tokens go in batches: the plain words' cache slots are prefetched while the batch is
          * split, then the batch is hashed in order (the slots live in a table of megabytes). */
         Py_ssize_t i = 0;
@@ -779,27 +816,18 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
                 batch[nb].n = i - s;
                 batch[nb].cls = cls;
                 if (cls == C_LOWER && self->cbits) {
-                    uint64_t k = word_key(self->sip0, self->sip1, p + s, (size_t)(i - s)) | 1;
-                    batch[nb].key = k;
-                    __builtin_prefetch(self->cache + 2 * (size_t)(k >> (64 - self->cbits)));
+                    batch[nb].key = cache_key(self, p + s, i - s);
+                    __builtin_prefetch(cache_slot(self, batch[nb].key));
                 }
                 nb++;
             }
             for (int j = 0; j < nb; j++) {
                 const uint8_t *t = p + batch[j].s;
                 if (batch[j].cls == C_LOWER && self->cbits) {   /* most tokens */
-                    uint64_t k = batch[j].key, v;
-                    uint64_t *slot = self->cache + 2 * (size_t)(k >> (64 - self->cbits));
-                    if (slot[0] == k) {
-                        v = slot[1];
-                    } else {
-                        v = keyed(self, t, batch[j].n);
-                        slot[0] = k;
-                        slot[1] = v;
-                    }
                     st.size++;
-                    if (emit(&st, v, (int32_t)si, 0) < 0) goto done;
-                } else if (token(self, &st, t, batch[j].n, batch[j].cls, (int32_t)si, pivot) < 0) {
+                    if (emit(&st, cached_hash(self, batch[j].key, t, batch[j].n), (int32_t)si, 0) < 0)
+                        goto done;
+                } else if (token(self, &st, t, batch[j].n, (int32_t)si, pivot) < 0) {
                     goto done;
                 }
             }
@@ -819,13 +847,8 @@ static PyObject *Hasher_view(Hasher *self, PyObject *args) {
             if (r[j] != r[w - 1]) r[w++] = r[j];
         st.rare.n = w;
     }
-    PyObject *a = vec_bytearray(&st.stream), *s = vec_bytearray(&st.seg), *r = vec_bytearray(&st.rare);
-    if (a && s && r) result = Py_BuildValue("(NNNn)", a, s, r, st.size);
-    else {
-        Py_XDECREF(a);
-        Py_XDECREF(s);
-        Py_XDECREF(r);
-    }
+    PyObject *size = PyLong_FromSsize_t(st.size);
+    if (size) result = vecs_tuple(3, (Vec *[]){&st.stream, &st.seg, &st.rare}, size);
 done:
     Py_DECREF(seq);
     Py_XDECREF(st.memo);
@@ -837,7 +860,7 @@ done:
     return result;
 }
 
-/* prepare(data, pivot) -> bytes: the lowered, rewritten text with separators as spaces; what
+/* prepare(data, pivot) -> bytes: the view's own prepare_text with separators as spaces: what
  * tokens.prepare gives (a test pins the two together). */
 static PyObject *fast_prepare(PyObject *mod, PyObject *args) {
     Py_buffer b;
@@ -845,21 +868,12 @@ static PyObject *fast_prepare(PyObject *mod, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*i", &b, &pivot)) return NULL;
     Vec low = {NULL, 0, 0, 1}, dated = {NULL, 0, 0, 1};
     PyObject *out = NULL;
-    if (vec_reserve(&low, b.len + 1) == 0) {
-        uint8_t *p = (uint8_t *)low.p;
-        const uint8_t *src = b.buf;
-        for (Py_ssize_t i = 0; i < b.len; i++) p[i] = (src[i] >= 'A' && src[i] <= 'Z') ? src[i] + 32 : src[i];
-        Py_ssize_t n = b.len, dn = month_dates(p, n, pivot, &dated, 0);
-        if (dn != -2) {
-            if (dn >= 0) {
-                p = (uint8_t *)dated.p;
-                n = dn;
-            }
-            n = paren_phones(p, n);
-            for (Py_ssize_t i = 0; i < n; i++)
-                if (SEP[p[i]]) p[i] = ' ';
-            out = PyBytes_FromStringAndSize((const char *)p, n);
-        }
+    uint8_t *p;
+    Py_ssize_t n;
+    if (prepare_text(b.buf, b.len, pivot, 0, &low, &dated, &p, &n) == 0) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (SEP[p[i]]) p[i] = ' ';
+        out = PyBytes_FromStringAndSize((const char *)p, n);
     }
     PyBuffer_Release(&b);
     PyMem_Free(low.p);
@@ -933,7 +947,6 @@ static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
     unsigned b = 16;
     while (b < 30 && ((Py_ssize_t)1 << b) < n * 16) b++;
     self->shift = 64 - b;
-    PyMem_Free(self->bits);
     self->bits = PyMem_Calloc(((size_t)1 << b) / 64, 8);
     if (!self->bits) {
         PyErr_NoMemory();
@@ -944,9 +957,6 @@ static int U64Set_init(U64Set *self, PyObject *args, PyObject *kw) {
         self->bits[k >> 6] |= 1ULL << (k & 63);
     }
     /* a small set that answers "yes" often (the common words) skips the binary search */
-    PyMem_Free(self->table);
-    self->table = NULL;
-    self->has_zero = 0;
     if (n && (n <= SMALL_SET || !is_sorted)) {
         size_t size = 16;
         while (size < (size_t)n * 4) size *= 2;
@@ -1025,57 +1035,6 @@ done:
     return r;
 }
 
-/* grams(stream, k) -> (grams, starts): k-gram sums of the stream without this set's members
- * (the common words), and the stream position where each k-gram starts. */
-static PyObject *U64Set_grams(U64Set *self, PyObject *args) {
-    Py_buffer b;
-    int k;
-    if (!set_ready(self)) return NULL;
-    if (!PyArg_ParseTuple(args, "y*i", &b, &k)) return NULL;
-    Vec g = {NULL, 0, 0, 8}, at = {NULL, 0, 0, 8}, keep = {NULL, 0, 0, 8}, where = {NULL, 0, 0, 8};
-    const uint64_t *s = b.buf;
-    Py_ssize_t n = b.len / 8;
-    PyObject *r = NULL;
-    if (k < 1 || k > 16) {
-        PyErr_SetString(PyExc_ValueError, "k must be 1..16");
-        goto done;
-    }
-    if (vec_reserve(&keep, n) < 0 || vec_reserve(&where, n) < 0) goto done;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (!set_has(self, s[i])) {
-            ((uint64_t *)keep.p)[keep.n++] = s[i];
-            ((int64_t *)where.p)[where.n++] = i;
-        }
-    if (keep.n >= k) {
-        if (vec_reserve(&g, keep.n - k + 1) < 0 || vec_reserve(&at, keep.n - k + 1) < 0) goto done;
-        const uint64_t *c = (const uint64_t *)keep.p;
-        uint64_t sum = 0;
-        for (Py_ssize_t i = 0; i < keep.n; i++) {
-            sum += c[i];
-            if (i >= k) sum -= c[i - k];
-            if (i >= k - 1) {
-                ((uint64_t *)g.p)[g.n++] = sum;
-                ((int64_t *)at.p)[at.n++] = ((int64_t *)where.p)[i - k + 1];
-            }
-        }
-    }
-    {
-        PyObject *a = vec_bytearray(&g), *w = vec_bytearray(&at);
-        if (a && w) r = Py_BuildValue("(NN)", a, w);
-        else {
-            Py_XDECREF(a);
-            Py_XDECREF(w);
-        }
-    }
-done:
-    PyBuffer_Release(&b);
-    PyMem_Free(g.p);
-    PyMem_Free(at.p);
-    PyMem_Free(keep.p);
-    PyMem_Free(where.p);
-    return r;
-}
-
 /* grams_in(stream, k, found) -> (values, starts): the k-gram sums of the stream without this
  * set's members (the common words) that are members of `found` (a document index's
  * fingerprints), and the stream position where each starts. One pass, no intermediate arrays:
@@ -1113,14 +1072,7 @@ static PyObject *U64Set_grams_in(U64Set *self, PyObject *args) {
             if (push_u64(&vals, sum) < 0 || push_u64(&starts, (uint64_t)at[kept % k]) < 0) goto done;
         }
     }
-    {
-        PyObject *a = vec_bytearray(&vals), *w = vec_bytearray(&starts);
-        if (a && w) r = Py_BuildValue("(NN)", a, w);
-        else {
-            Py_XDECREF(a);
-            Py_XDECREF(w);
-        }
-    }
+    r = vecs_tuple(2, (Vec *[]){&vals, &starts}, NULL);
 done:
     PyBuffer_Release(&b);
     PyMem_Free(vals.p);
@@ -1130,7 +1082,6 @@ done:
 
 static PyMethodDef U64Set_methods[] = {
     {"find", (PyCFunction)U64Set_find, METH_O, "positions of the values that are members"},
-    {"grams", (PyCFunction)U64Set_grams, METH_VARARGS, "k-gram sums of a stream without members"},
     {"grams_in", (PyCFunction)U64Set_grams_in, METH_VARARGS, "those k-gram sums found in another set"},
     {NULL}};
 
@@ -1330,15 +1281,7 @@ static PyObject *fast_edm_candidates(PyObject *mod, PyObject *args) {
     }
 #undef HOME
 #undef AHEAD
-    {
-        PyObject *a = vec_bytearray(&ov), *b = vec_bytearray(&orow), *c = vec_bytearray(&ocol);
-        if (a && b && c) result = Py_BuildValue("(NNNO)", a, b, c, names_used ? Py_True : Py_False);
-        else {
-            Py_XDECREF(a);
-            Py_XDECREF(b);
-            Py_XDECREF(c);
-        }
-    }
+    result = vecs_tuple(3, (Vec *[]){&ov, &orow, &ocol}, PyBool_FromLong(names_used));
 done:
     PyMem_Free(tab);
     PyMem_Free(slot_of);

@@ -99,18 +99,20 @@ class TokenHasher:
     such as an SSN, account or phone number) across bodies: hashing costs about a microsecond
     a token while natural-language vocabulary repeats from upload to upload. The cache is a
     direct-mapped table of ``2**cache_bits`` slots keyed by a per-process keyed hash of the
-    raw token (SipHash in ``_fast``, ``_RawHash`` in numpy); a word keeps its slot until another
-    word maps there. It holds the words' keyed hashes in process memory after their request is
-    done (a proxy process sees every body in clear anyway); ``cache_bits=0`` turns it off.
+    raw token (a seeded wyhash-style key in ``_fast``, ``_RawHash`` in numpy); a word keeps its
+    slot until another
+    word maps there. It holds the words' keyed hashes in process memory after their request
+    is done (a proxy process sees every body in clear anyway); ``cache_bits=0`` turns it off.
     ``compiled=False`` keeps to the numpy path (tests compare the two).
     """
 
     __slots__ = ("_base", "_keys", "_values", "_shift", "_lock", "compiled")
 
     def __init__(self, key: bytes, cache_bits: int = 18, compiled: bool = True):
-        self._base = hashlib.blake2b(key=derive_token_key(key), digest_size=8)
-        # the compiled hasher keeps its own word cache, keyed by SipHash under a random key
-        self.compiled = (_fast.Hasher(derive_token_key(key), cache_bits, os.urandom(16))
+        token_key = derive_token_key(key)
+        self._base = hashlib.blake2b(key=token_key, digest_size=8)
+        # the compiled hasher keeps its own word cache, its keys seeded at random per process
+        self.compiled = (_fast.Hasher(token_key, cache_bits, os.urandom(16))
                          if compiled and _fast is not None else None)
         numpy_cache = cache_bits if self.compiled is None else 0
         self._shift = np.uint64(64 - numpy_cache) if numpy_cache else None
@@ -508,23 +510,17 @@ class SortedSet:
             return np.frombuffer(self._c.find(np.ascontiguousarray(values, np.uint64)), np.int64)
         return np.flatnonzero(member(values, self.values)).astype(np.int64)
 
-    def grams(self, stream: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(k-gram sums of ``stream`` without the members, stream position where each starts)."""
-        if self._c is not None:
-            g, at = self._c.grams(np.ascontiguousarray(stream, np.uint64), k)
-            return np.frombuffer(g, np.uint64), np.frombuffer(at, np.int64)
-        where = np.flatnonzero(~member(stream, self.values))
-        g = np_window_sums(stream[where], k)
-        return g, where[:len(g)]
-
     def grams_in(self, stream: np.ndarray, k: int, found: SortedSet) -> tuple[np.ndarray, np.ndarray]:
-        """The k-grams of ``grams`` that are members of ``found``: (sums, stream starts)."""
+        """The sums of every k consecutive tokens of ``stream`` left after dropping this set's
+        members (IDM's k-grams of content words) that are members of ``found``: (sums, stream
+        position where each k-gram starts)."""
         if self._c is not None and found._c is not None:
             v, at = self._c.grams_in(np.ascontiguousarray(stream, np.uint64), k, found._c)
             return np.frombuffer(v, np.uint64), np.frombuffer(at, np.int64)
-        g, starts = self.grams(stream, k)
+        where = np.flatnonzero(~member(stream, self.values))
+        g = np_window_sums(stream[where], k)
         at = found.find(g)
-        return g[at], starts[at]
+        return g[at], where[at]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
